@@ -1,0 +1,3 @@
+//! Client for the CVAD REST API (Orchestration API), on-prem and DaaS.
+
+pub mod wire;

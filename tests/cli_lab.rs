@@ -1,0 +1,129 @@
+//! `deskbridge lab` as a user runs it: the real binary, its one JSON line, its servers, its exit.
+
+use deskbridge::lab::LabInfo;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_deskbridge");
+
+/// Reads one line from the child's stdout on a thread, so a hung child fails the test instead
+/// of hanging it.
+fn first_line(stdout: std::process::ChildStdout, within: Duration) -> (String, BufReader<std::process::ChildStdout>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let read = reader.read_line(&mut line);
+        let _ = tx.send((read.map(|_| line), reader));
+    });
+    let (line, reader) = rx.recv_timeout(within).expect("the lab printed its JSON line in time");
+    (line.expect("stdout is readable"), reader)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lab_json_prints_one_line_serves_it_and_stops_on_sigterm() {
+    let mut child = Command::new(BIN)
+        .args(["lab", "--json", "--seed", "42"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (line, mut rest) = first_line(stdout, Duration::from_secs(60));
+    let info: LabInfo = serde_json::from_str(&line).expect("the line is the lab's JSON description");
+
+    assert!(!info.servicenow.is_empty(), "at least one ServiceNow instance");
+    assert!(info.sites.iter().any(|s| s.kind == deskbridge::model::SiteKind::Onprem));
+    assert!(info.sites.iter().any(|s| s.kind == deskbridge::model::SiteKind::Cloud));
+    for site in &info.sites {
+        assert!(site.zones.iter().all(|z| z.endpoints.len() == 2), "two connectors per zone");
+    }
+
+    // Everything it printed is already serving.
+    let http = reqwest::Client::new();
+    let clock = http.get(format!("{}/clock", info.control)).send().await.expect("control API answers");
+    assert!(clock.status().is_success());
+    for site in &info.sites {
+        for endpoint in &site.endpoints {
+            // Unauthenticated calls are refused, which proves the server is up and checking.
+            let status = http
+                .get(format!("{endpoint}/cvad/manage/Sites"))
+                .send()
+                .await
+                .expect("every connector endpoint answers")
+                .status();
+            assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED, "{endpoint}");
+        }
+    }
+    let sn = &info.servicenow[0];
+    let status = http
+        .get(format!("{}/api/now/table/incident?sysparm_limit=1", sn.url))
+        .basic_auth(&sn.username, Some(&sn.password))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .expect("ServiceNow answers")
+        .status();
+    assert_eq!(status, reqwest::StatusCode::OK);
+
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waitable") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the lab stops within 20 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "SIGTERM is a clean stop: {status}");
+    let mut more = String::new();
+    rest.read_to_string(&mut more).expect("stdout drains");
+    assert!(more.is_empty(), "exactly one line on stdout, got more: {more:?}");
+}
+
+#[test]
+fn bad_flags_get_a_clear_error_and_start_nothing() {
+    let output = Command::new(BIN)
+        .args(["lab", "--json", "--error-rate", "2"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("the binary runs");
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty(), "no JSON line for a lab that did not start");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--error-rate must be between 0 and 1"), "{stderr}");
+}
+
+#[test]
+fn readable_mode_names_every_service() {
+    let mut child = Command::new(BIN)
+        .args(["lab", "--seed", "3"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            text.push_str(&line);
+            text.push('\n');
+            if line.starts_with("Control API") {
+                break;
+            }
+        }
+        let _ = tx.send(text);
+    });
+    let text = rx.recv_timeout(Duration::from_secs(60)).expect("the table is printed");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(text.contains("ServiceNow instances"), "{text}");
+    assert!(text.contains("London"), "{text}");
+    assert!(text.contains("/_lab"), "{text}");
+}

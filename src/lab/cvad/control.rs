@@ -1,0 +1,230 @@
+//! Control routes under `/_lab/sites`: connector stop/start, faults, auth settings, the
+//! per-action call counts tests use to prove "each target acted on exactly once", and status.
+
+use super::Site;
+use crate::lab::FaultPatch;
+use crate::lab::control::bad_request;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+
+type Sites = Arc<Vec<Arc<Site>>>;
+
+pub fn router(sites: Vec<Arc<Site>>) -> Router {
+    Router::new()
+        .route("/_lab/sites", get(list))
+        .route("/_lab/sites/{site}", get(status))
+        .route(
+            "/_lab/sites/{site}/connectors/{index}/{op}",
+            post(connector),
+        )
+        .route(
+            "/_lab/sites/{site}/faults",
+            post(set_faults).delete(reset_faults).get(get_faults),
+        )
+        .route("/_lab/sites/{site}/calls", get(calls))
+        .route("/_lab/sites/{site}/auth", post(auth))
+        .with_state(Arc::new(sites))
+}
+
+fn not_found(message: String) -> Response {
+    (StatusCode::NOT_FOUND, Json(json!({ "error": message }))).into_response()
+}
+
+/// An unknown site, answered with a 404.
+struct UnknownSite(String);
+
+impl IntoResponse for UnknownSite {
+    fn into_response(self) -> Response {
+        not_found(format!("no site named '{}'", self.0))
+    }
+}
+
+/// A site by name or id, any case.
+fn find(sites: &Sites, key: &str) -> Result<Arc<Site>, UnknownSite> {
+    sites
+        .iter()
+        .find(|s| s.meta.name.eq_ignore_ascii_case(key) || s.meta.id.eq_ignore_ascii_case(key))
+        .cloned()
+        .ok_or_else(|| UnknownSite(key.to_string()))
+}
+
+async fn list(State(sites): State<Sites>) -> Response {
+    let mut out = Vec::new();
+    for site in sites.iter() {
+        out.push(describe(site).await);
+    }
+    Json(out).into_response()
+}
+
+async fn status(State(sites): State<Sites>, Path(key): Path<String>) -> Response {
+    match find(&sites, &key) {
+        Ok(site) => Json(describe(&site).await).into_response(),
+        Err(unknown) => unknown.into_response(),
+    }
+}
+
+async fn describe(site: &Arc<Site>) -> serde_json::Value {
+    let connectors = site.connector_states().await;
+    let state = site.lock_current();
+    let zones: Vec<serde_json::Value> = state
+        .zones
+        .iter()
+        .enumerate()
+        .map(|(zone, z)| {
+            let list: Vec<serde_json::Value> = connectors
+                .iter()
+                .enumerate()
+                .filter(|(_, (cz, _))| *cz == zone)
+                .map(|(index, (_, up))| {
+                    json!({ "index": index, "url": site.endpoint_url(index), "up": up })
+                })
+                .collect();
+            json!({ "name": z.name, "id": z.id, "healthy": z.is_healthy(), "connectors": list })
+        })
+        .collect();
+    let running_jobs = state
+        .jobs
+        .values()
+        .filter(|j| !j.status.is_terminal())
+        .count();
+    json!({
+        "name": site.meta.name,
+        "id": site.meta.id,
+        "kind": site.meta.kind,
+        "customer_id": site.meta.customer_id,
+        "zones": zones,
+        "counts": {
+            "machines": state.machines.len(),
+            "sessions": state.sessions.len(),
+            "delivery_groups": state.groups.len(),
+            "machine_catalogs": state.catalogs.len(),
+            "applications": state.apps.len(),
+            "application_groups": state.app_groups.len(),
+            "jobs": state.jobs.len(),
+            "running_jobs": running_jobs,
+            "tokens": state.tokens.len(),
+            "pending_events": state.timeline.len(),
+        },
+        "token_ttl_secs": state.token_ttl_secs,
+        "faults": site.faults.plan(),
+    })
+}
+
+async fn connector(
+    State(sites): State<Sites>,
+    Path((key, index, op)): Path<(String, String, String)>,
+) -> Response {
+    let site = match find(&sites, &key) {
+        Ok(site) => site,
+        Err(unknown) => return unknown.into_response(),
+    };
+    let Ok(index) = index.parse::<usize>() else {
+        return bad_request(format!("connector index must be a number, got '{index}'"));
+    };
+    let up = match op.as_str() {
+        "stop" => false,
+        "start" => true,
+        other => {
+            return not_found(format!(
+                "unknown connector operation '{other}' (stop or start)"
+            ));
+        }
+    };
+    if index >= site.connector_states().await.len() {
+        return not_found(format!("site {} has no connector {index}", site.meta.name));
+    }
+    match site.set_connector(index, up).await {
+        Ok(_) => Json(describe(&site).await).into_response(),
+        Err(message) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({ "error": message })),
+        )
+            .into_response(),
+    }
+}
+
+async fn get_faults(State(sites): State<Sites>, Path(key): Path<String>) -> Response {
+    match find(&sites, &key) {
+        Ok(site) => Json(site.faults.plan()).into_response(),
+        Err(unknown) => unknown.into_response(),
+    }
+}
+
+async fn set_faults(State(sites): State<Sites>, Path(key): Path<String>, body: Bytes) -> Response {
+    let site = match find(&sites, &key) {
+        Ok(site) => site,
+        Err(unknown) => return unknown.into_response(),
+    };
+    let patch: FaultPatch = match serde_json::from_slice(&body) {
+        Ok(patch) => patch,
+        Err(err) => return bad_request(format!("invalid fault patch: {err}")),
+    };
+    match site.faults.update(&patch) {
+        Ok(plan) => Json(plan).into_response(),
+        Err(message) => bad_request(message),
+    }
+}
+
+async fn reset_faults(State(sites): State<Sites>, Path(key): Path<String>) -> Response {
+    match find(&sites, &key) {
+        Ok(site) => {
+            site.faults.reset();
+            Json(site.faults.plan()).into_response()
+        }
+        Err(unknown) => unknown.into_response(),
+    }
+}
+
+async fn calls(State(sites): State<Sites>, Path(key): Path<String>) -> Response {
+    let site = match find(&sites, &key) {
+        Ok(site) => site,
+        Err(unknown) => return unknown.into_response(),
+    };
+    let state = site.lock_current();
+    let total: u32 = state.calls.values().flat_map(|t| t.values()).sum();
+    Json(json!({ "total": total, "calls": state.calls })).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthChange {
+    #[serde(default)]
+    token_ttl_secs: Option<i64>,
+    #[serde(default)]
+    revoke_all: bool,
+}
+
+async fn auth(State(sites): State<Sites>, Path(key): Path<String>, body: Bytes) -> Response {
+    let site = match find(&sites, &key) {
+        Ok(site) => site,
+        Err(unknown) => return unknown.into_response(),
+    };
+    let change: AuthChange = match serde_json::from_slice(&body) {
+        Ok(change) => change,
+        Err(err) => return bad_request(format!("invalid auth change: {err}")),
+    };
+    if let Some(ttl) = change.token_ttl_secs
+        && ttl < 1
+    {
+        return bad_request(format!("token_ttl_secs must be at least 1, got {ttl}"));
+    }
+    let mut state = site.lock();
+    if let Some(ttl) = change.token_ttl_secs {
+        state.token_ttl_secs = ttl;
+    }
+    let revoked = if change.revoke_all {
+        let n = state.tokens.len();
+        state.tokens.clear();
+        n
+    } else {
+        0
+    };
+    Json(json!({ "token_ttl_secs": state.token_ttl_secs, "revoked": revoked })).into_response()
+}

@@ -1,0 +1,164 @@
+//! Inventory changes: maintenance mode and user assignment, machines created in a catalog,
+//! machines added to and removed from delivery groups.
+
+use super::error::{ApiError, ApiResult};
+use super::state::{MachineRec, SiteState};
+use crate::model::{AllocationType, FaultState, PowerState, RegistrationState};
+
+pub fn update_machine(
+    state: &mut SiteState,
+    index: usize,
+    maintenance: Option<bool>,
+    assigned: Option<&[usize]>,
+) -> ApiResult<()> {
+    let allocation = state
+        .machines
+        .get(index)
+        .and_then(|m| state.catalogs.get(m.catalog))
+        .map(|c| c.allocation);
+    let machine = state
+        .machines
+        .get_mut(index)
+        .ok_or_else(|| ApiError::not_found("Machine", &index.to_string()))?;
+    if let Some(users) = assigned {
+        if allocation != Some(AllocationType::Static) && !users.is_empty() {
+            return Err(ApiError::invalid_operation(format!(
+                "Machine {} is in a random (pooled) catalog; users cannot be assigned",
+                machine.qualified_name()
+            )));
+        }
+        machine.assigned = users.to_vec();
+    }
+    if let Some(on) = maintenance {
+        machine.in_maintenance = on;
+    }
+    Ok(())
+}
+
+/// Creates a machine in a catalog: powered off, unregistered, in no delivery group.
+pub fn create_machine(
+    state: &mut SiteState,
+    catalog: usize,
+    name: &str,
+    assigned: &[usize],
+    maintenance: bool,
+) -> ApiResult<usize> {
+    let zone = state
+        .catalogs
+        .get(catalog)
+        .map(|c| c.zone)
+        .ok_or_else(|| ApiError::not_found("MachineCatalog", &catalog.to_string()))?;
+    if state.find_machine(name).is_some() {
+        return Err(ApiError::invalid_operation(format!(
+            "A machine named {name} already exists"
+        )));
+    }
+    let id = state.new_guid();
+    let index = state.machines.len();
+    let sid = format!("S-1-5-21-3623811015-3361044348-30300820-{}", 20_000 + index);
+    state.machines.push(MachineRec {
+        id,
+        name: name.to_string(),
+        sid,
+        catalog,
+        group: None,
+        zone,
+        power: PowerState::Off,
+        registration: RegistrationState::Unregistered,
+        fault: FaultState::None,
+        in_maintenance: maintenance,
+        assigned: assigned.to_vec(),
+        sessions: Vec::new(),
+        generation: 0,
+        power_action_pending: false,
+        last_deregistration_reason: None,
+        last_deregistration_time: None,
+        ip: format!(
+            "10.{}.{}.{}",
+            100 + zone,
+            (index / 250) % 250,
+            index % 250 + 1
+        ),
+    });
+    state.index_machine(index);
+    Ok(index)
+}
+
+pub fn add_group_machines(
+    state: &mut SiteState,
+    group: usize,
+    catalog: usize,
+    count: u32,
+    assignments: &[(usize, Vec<usize>)],
+) -> ApiResult<()> {
+    let (group_support, catalog_support) =
+        match (state.groups.get(group), state.catalogs.get(catalog)) {
+            (Some(g), Some(c)) => (g.session_support, c.session_support),
+            _ => return Err(ApiError::not_found("DeliveryGroup", &group.to_string())),
+        };
+    if group_support != catalog_support {
+        return Err(ApiError::invalid_operation(format!(
+            "The catalog's machines are {catalog_support}, the delivery group takes {group_support}"
+        )));
+    }
+    let mut chosen: Vec<usize> = Vec::new();
+    for (machine, _) in assignments {
+        let ok = state
+            .machines
+            .get(*machine)
+            .is_some_and(|m| m.catalog == catalog && m.group.is_none());
+        if !ok {
+            return Err(ApiError::invalid_operation(
+                "Machines named in AssignMachinesToUsers must be unassigned machines of the catalog",
+            ));
+        }
+        if !chosen.contains(machine) {
+            chosen.push(*machine);
+        }
+    }
+    let wanted = (count as usize).max(chosen.len());
+    for (index, machine) in state.machines.iter().enumerate() {
+        if chosen.len() >= wanted {
+            break;
+        }
+        if machine.catalog == catalog && machine.group.is_none() && !chosen.contains(&index) {
+            chosen.push(index);
+        }
+    }
+    if chosen.len() < wanted {
+        return Err(ApiError::invalid_operation(format!(
+            "The catalog has {} unassigned machines, {wanted} were requested",
+            chosen.len()
+        ))
+        .param("name", "Count"));
+    }
+    for index in &chosen {
+        if let Some(machine) = state.machines.get_mut(*index) {
+            machine.group = Some(group);
+        }
+    }
+    for (machine, users) in assignments {
+        if let Some(m) = state.machines.get_mut(*machine) {
+            m.assigned = users.clone();
+        }
+    }
+    Ok(())
+}
+
+pub fn remove_group_machine(state: &mut SiteState, group: usize, index: usize) -> ApiResult<()> {
+    let machine = state
+        .machines
+        .get_mut(index)
+        .ok_or_else(|| ApiError::not_found("Machine", &index.to_string()))?;
+    if machine.group != Some(group) {
+        return Err(ApiError::not_found("Machine", &machine.id));
+    }
+    if !machine.sessions.is_empty() {
+        return Err(ApiError::invalid_operation(format!(
+            "Machine {} has sessions; log them off first",
+            machine.qualified_name()
+        )));
+    }
+    machine.group = None;
+    Ok(())
+}

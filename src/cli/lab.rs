@@ -33,6 +33,14 @@ pub struct LabArgs {
     /// Cap every page at this many items, whatever the client asks for.
     #[arg(long)]
     pub short_page: Option<usize>,
+    /// Start with this connector down: SITE/INDEX, INDEX counting the site's endpoints from 0.
+    /// Repeat for several.
+    #[arg(long, value_name = "SITE/INDEX")]
+    pub stop_connector: Vec<String>,
+    /// Start with every ServiceNow instance down (503 on every call) until the control API
+    /// brings it back.
+    #[arg(long)]
+    pub servicenow_outage: bool,
 }
 
 impl Default for LabArgs {
@@ -47,6 +55,8 @@ impl Default for LabArgs {
             latency_ms: 0,
             throttle: 0,
             short_page: None,
+            stop_connector: Vec::new(),
+            servicenow_outage: false,
         }
     }
 }
@@ -83,7 +93,17 @@ impl LabArgs {
 }
 
 pub async fn run(args: LabArgs) -> anyhow::Result<()> {
-    let lab = Lab::start(args.options()?).await?;
+    let options = args.options()?;
+    let stops = args
+        .stop_connector
+        .iter()
+        .map(|spec| parse_connector(spec))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let lab = Lab::start(options).await?;
+    if let Err(err) = apply_start_faults(lab.info(), &stops, args.servicenow_outage).await {
+        lab.shutdown().await;
+        return Err(err);
+    }
     let mut out = std::io::stdout().lock();
     if args.json {
         writeln!(out, "{}", serde_json::to_string(lab.info())?)?;
@@ -94,6 +114,62 @@ pub async fn run(args: LabArgs) -> anyhow::Result<()> {
     drop(out);
     wait_for_stop().await;
     lab.shutdown().await;
+    Ok(())
+}
+
+/// `London/1` -> ("London", 1).
+fn parse_connector(spec: &str) -> anyhow::Result<(String, usize)> {
+    let (site, index) = spec.rsplit_once('/').ok_or_else(|| {
+        anyhow::anyhow!("--stop-connector takes SITE/INDEX (e.g. London/0), got {spec:?}")
+    })?;
+    let index = index.parse().map_err(|_| {
+        anyhow::anyhow!("--stop-connector {spec:?}: {index:?} is not a connector index")
+    })?;
+    Ok((site.to_string(), index))
+}
+
+/// Applies start-up faults through the control API, the same path an operator uses live, so
+/// the flags cannot drift from what the control API does.
+async fn apply_start_faults(
+    info: &LabInfo,
+    stops: &[(String, usize)],
+    servicenow_outage: bool,
+) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let mut calls = Vec::new();
+    for (site, index) in stops {
+        calls.push((
+            format!("{}/sites/{site}/connectors/{index}/stop", info.control),
+            None,
+            format!("--stop-connector {site}/{index}"),
+        ));
+    }
+    if servicenow_outage {
+        for instance in &info.servicenow {
+            calls.push((
+                format!("{}/servicenow/{}/faults", info.control, instance.name),
+                Some(serde_json::json!({ "outage": true })),
+                "--servicenow-outage".to_string(),
+            ));
+        }
+    }
+    for (url, body, flag) in calls {
+        let request = http.post(&url);
+        let request = match body {
+            Some(body) => request.json(&body),
+            None => request,
+        };
+        let response = request.send().await?;
+        if !response.status().is_success() {
+            let status = response.status();
+            let text = response.text().await.unwrap_or_default();
+            let reason = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
+                .unwrap_or(text);
+            anyhow::bail!("{flag}: {reason} ({status})");
+        }
+    }
     Ok(())
 }
 

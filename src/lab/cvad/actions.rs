@@ -145,15 +145,23 @@ impl Action {
     }
 }
 
-/// Refuses a write when every connector of the zone it touches is down.
+/// Refuses a write when every connector of the zone it touches is down, or the whole site is
+/// in outage mode. The one outage check: synchronous calls answer its error, jobs fail with
+/// [`super::error::NO_CONNECTOR`].
 pub fn check_zone(state: &SiteState, action: &Action) -> ApiResult<()> {
-    match action.zone(state) {
-        Some(zone) if !state.zone_healthy(zone) => {
-            let name = state.zones.get(zone).map(|z| z.name.as_str()).unwrap_or("");
-            Err(ApiError::connector_outage(name))
-        }
-        _ => Ok(()),
+    let zone = action.zone(state);
+    let writable = match zone {
+        Some(zone) => state.zone_writable(zone),
+        None => !state.outage,
+    };
+    if writable {
+        return Ok(());
     }
+    let name = zone
+        .and_then(|z| state.zones.get(z))
+        .map(|z| z.name.as_str())
+        .unwrap_or("");
+    Err(ApiError::connector_outage(name))
 }
 
 /// Performs the action at `now`; returns how many simulated seconds until its effect is done.
@@ -269,8 +277,27 @@ fn disconnect(state: &mut SiteState, key: u64, now: DateTime<Utc>) -> ApiResult<
     Ok(())
 }
 
-/// Starts a new session for `person` on `machine` (logon in progress), if the broker would:
-/// registered, not in maintenance, in a group, and free for single-session machines.
+/// Whether the broker would place one more session on `machine`: powered on (or an
+/// unmanaged Remote PC), registered, neither it nor its enabled group in maintenance, and with
+/// capacity (one session on a single-session machine, [`MAX_SERVER_SESSIONS`] on a server).
+pub fn accepts_session(state: &SiteState, machine: usize) -> bool {
+    let Some(m) = state.machines.get(machine) else {
+        return false;
+    };
+    let Some(group) = m.group.and_then(|g| state.groups.get(g)) else {
+        return false;
+    };
+    let single = group.session_support == crate::model::SessionSupport::SingleSession;
+    matches!(m.power, PowerState::On | PowerState::Unmanaged)
+        && m.registration == RegistrationState::Registered
+        && !m.in_maintenance
+        && !group.in_maintenance
+        && group.enabled
+        && m.sessions.len() < if single { 1 } else { MAX_SERVER_SESSIONS }
+}
+
+/// Starts a new session for `person` on `machine` (logon in progress), if the broker would
+/// ([`accepts_session`]).
 pub fn logon(
     state: &mut SiteState,
     person: usize,
@@ -278,15 +305,7 @@ pub fn logon(
     apps: Vec<usize>,
     now: DateTime<Utc>,
 ) -> Option<u64> {
-    let m = state.machines.get(machine)?;
-    let group = state.groups.get(m.group?)?;
-    let single = group.session_support == crate::model::SessionSupport::SingleSession;
-    let usable = m.power == PowerState::On
-        && m.registration == RegistrationState::Registered
-        && !m.in_maintenance
-        && !group.in_maintenance
-        && m.sessions.len() < if single { 1 } else { MAX_SERVER_SESSIONS };
-    if !usable {
+    if !accepts_session(state, machine) {
         return None;
     }
     let session_type = if apps.is_empty() {

@@ -2,13 +2,16 @@
 //! trust service's client-credentials grant, and the `CWSAuth bearer=` check on API calls.
 
 use super::Site;
+use super::api::http;
 use super::error::{ApiError, ApiResult};
 use super::state::TokenRec;
 use crate::cvad::wire::{CloudTokenError, CloudTokenResponse, OnPremTokenResponse};
+use crate::lab::SimClock;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine as _;
@@ -96,14 +99,15 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
         .into_response()
 }
 
-/// The trust service (`api.cloud.com`) for every cloud site.
-pub fn trust_router(sites: Vec<Arc<Site>>) -> axum::Router {
+/// The trust service (`api.cloud.com`) for every cloud site; its `Date` is simulated time.
+pub fn trust_router(sites: Vec<Arc<Site>>, clock: SimClock) -> axum::Router {
     axum::Router::new()
         .route(
             "/cctrustoauth2/{customer}/tokens/clients",
             post(cloud_token),
         )
         .with_state(Arc::new(sites))
+        .layer(middleware::from_fn_with_state(clock, http::date_only))
 }
 
 async fn cloud_token(

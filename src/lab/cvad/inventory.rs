@@ -55,19 +55,35 @@ pub fn create_machine(
     }
     let id = state.new_guid();
     let index = state.machines.len();
-    let sid = format!("S-1-5-21-3623811015-3361044348-30300820-{}", 20_000 + index);
     state.machines.push(MachineRec {
+        in_maintenance: maintenance,
+        assigned: assigned.to_vec(),
+        ..new_machine(id, name.to_string(), catalog, zone, index)
+    });
+    state.index_machine(index);
+    Ok(index)
+}
+
+/// The record of a machine added at `index`: powered off, unregistered, idle, in no group.
+pub fn new_machine(
+    id: String,
+    name: String,
+    catalog: usize,
+    zone: usize,
+    index: usize,
+) -> MachineRec {
+    MachineRec {
         id,
-        name: name.to_string(),
-        sid,
+        name,
+        sid: format!("S-1-5-21-3623811015-3361044348-30300820-{}", 20_000 + index),
         catalog,
         group: None,
         zone,
         power: PowerState::Off,
         registration: RegistrationState::Unregistered,
         fault: FaultState::None,
-        in_maintenance: maintenance,
-        assigned: assigned.to_vec(),
+        in_maintenance: false,
+        assigned: Vec::new(),
         sessions: Vec::new(),
         generation: 0,
         power_action_pending: false,
@@ -79,9 +95,7 @@ pub fn create_machine(
             (index / 250) % 250,
             index % 250 + 1
         ),
-    });
-    state.index_machine(index);
-    Ok(index)
+    }
 }
 
 pub fn add_group_machines(

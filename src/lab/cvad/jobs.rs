@@ -102,8 +102,7 @@ pub fn step(state: &mut SiteState, key: u64, at: DateTime<Utc>) {
         return;
     }
     let action = job.action.clone();
-    let zone_ok = action.zone(state).is_none_or(|z| state.zone_healthy(z));
-    if !zone_ok {
+    if actions::check_zone(state, &action).is_err() {
         finish(
             state,
             key,

@@ -3,8 +3,23 @@
 //! cloud trust service for client-credentials tokens, and control routes under `/_lab/sites`.
 //!
 //! Layout: `state` (records), `seed` (generation), `timeline` (deadlines), `power` (power
-//! state machine), `actions` (every write), `inventory` (catalog/group/machine edits), `jobs` (async jobs), `paging`, `search`, `render` (wire
-//! models), `auth`, `error`, `api/` (routes), `control` (/_lab), `live` (background activity).
+//! state machine), `actions` (every write), `inventory` (catalog/group/machine edits), `jobs`
+//! (async jobs), `paging`, `search`, `render` (wire models), `auth`, `error`, `api/` (routes
+//! and the HTTP plumbing in `api::http`), `control` (/_lab), `live` (background activity).
+//!
+//! Fidelity notes:
+//! - Every answer of a connector or of the trust service carries `Date` in simulated time.
+//! - Resource segments (`/Machines`, `/sessions`...) match in any case; ids are looked up
+//!   case-insensitively anyway. Unknown routes, unsupported methods and undecodable path
+//!   parameters answer in the CVAD error format, never plain text.
+//! - The fault plan's `outage` puts the whole site in outage mode: reads keep serving the
+//!   site's data (which admin writes can no longer change; brokering and power transitions
+//!   already under way go on, as under Local Host Cache), and writes fail through the same
+//!   check as a zone whose connectors are all down: 503 "Hcl request is not allowed when
+//!   connector is in outage mode" for synchronous calls, a Failed job "No Citrix Workspace
+//!   Cloud Connector was found" for `async=true`. Zones keep reporting their connectors'
+//!   `IsHealthy`.
+//! - Injected 502/504 answers come from "a gateway": HTML, no CVAD body, no retry hint.
 
 mod actions;
 mod api;
@@ -66,7 +81,9 @@ impl Site {
     /// The site's state with every deadline up to now applied.
     fn lock_current(&self) -> MutexGuard<'_, SiteState> {
         let now = self.clock.now();
+        let outage = self.faults.plan().outage;
         let mut state = self.lock();
+        state.outage = outage;
         if now > state.last_tick {
             timeline::advance(&mut state, now);
         }
@@ -266,9 +283,10 @@ impl CvadLab {
         let trust = if cloud.is_empty() {
             None
         } else {
-            let server = HttpServer::bind_loopback(auth::trust_router(cloud.clone()))
-                .await
-                .context("binding the cloud trust service")?;
+            let server =
+                HttpServer::bind_loopback(auth::trust_router(cloud.clone(), ctx.clock.clone()))
+                    .await
+                    .context("binding the cloud trust service")?;
             for site in &cloud {
                 let _ = site.token_url.set(format!(
                     "{}/cctrustoauth2/{}/tokens/clients",

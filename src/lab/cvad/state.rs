@@ -202,6 +202,9 @@ pub struct SiteState {
     pub rng: ChaCha8Rng,
     /// When the last lazy update ran; events are applied up to this time.
     pub last_tick: DateTime<Utc>,
+    /// Site-wide outage mode (fault plan `outage`): every zone answers as if all its
+    /// connectors were in Local Host Cache outage, so reads are served and writes fail.
+    pub outage: bool,
 }
 
 /// Derived per-group counters, in the shape of `DeliveryGroupResponseModel`.
@@ -361,9 +364,9 @@ impl SiteState {
         Some(session)
     }
 
-    /// Whether the zone of a machine can take writes (some connector is up).
-    pub fn zone_healthy(&self, zone: usize) -> bool {
-        self.zones.get(zone).is_some_and(ZoneRec::is_healthy)
+    /// Whether a zone can take writes: some connector is up and the site is not in outage mode.
+    pub fn zone_writable(&self, zone: usize) -> bool {
+        !self.outage && self.zones.get(zone).is_some_and(ZoneRec::is_healthy)
     }
 
     /// Counts one performed mutating action for the control API's `calls` report.

@@ -1,21 +1,23 @@
 //! `/Machines`: list, get, search, update (maintenance, assignment), power actions and the
 //! machine-wide session actions.
 
-use super::{ApiState, SyncAnswer, flag, no_content, params, parse_body, query_map, run_action};
-use crate::cvad::wire::{Collection, SearchRequest, UpdateMachineRequest};
+use super::http::ApiPath;
+use super::{
+    ApiState, Call, SyncAnswer, Target, collection, flag, listing, no_content, parse_body, people,
+};
+use crate::cvad::wire::{SearchRequest, UpdateMachineRequest};
 use crate::lab::cvad::actions::Action;
-use crate::lab::cvad::auth::Caller;
 use crate::lab::cvad::error::{ApiError, ApiResult};
-use crate::lab::cvad::paging::{self, take_page};
+use crate::lab::cvad::paging::take_page;
 use crate::lab::cvad::render;
 use crate::lab::cvad::search::Search;
-use crate::lab::cvad::state::SiteState;
+use crate::lab::cvad::state::{MachineRec, SiteState};
 use crate::model::PowerAction;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 
 pub fn routes() -> Router<ApiState> {
     Router::new()
@@ -26,27 +28,30 @@ pub fn routes() -> Router<ApiState> {
         .route("/Machines/{id}/{action}", post(act))
 }
 
-const KIND: &str = "machines";
-
-async fn list(State(api): State<ApiState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
-    let query = query_map(raw);
-    let page = paging::parse(&query, KIND)?;
-    let limit = api.site.faults.page_cap(page.limit);
+/// Machines kept by `keep`, paged by record index; `with_total` for `$search` answers.
+pub fn machine_page(
+    api: &ApiState,
+    raw: Option<String>,
+    kind: &str,
+    keep: impl Fn(&SiteState, &MachineRec) -> bool,
+    with_total: bool,
+) -> ApiResult<Response> {
+    let page = listing(api, raw, kind)?;
     let state = api.state();
+    let total = with_total.then(|| state.machines.iter().filter(|m| keep(&state, m)).count());
     let start = page.after.map_or(0, |a| a as usize + 1);
     let iter = state
         .machines
         .iter()
         .enumerate()
         .skip(start)
+        .filter(|(_, m)| keep(&state, m))
         .map(|(i, m)| (i as u64, render::machine(&state, m)));
-    let (items, token) = take_page(iter, limit, KIND);
-    Ok(Json(Collection {
-        items,
-        continuation_token: token,
-        total_items: None,
-    })
-    .into_response())
+    Ok(collection(take_page(iter, page.limit, kind), total))
+}
+
+async fn list(State(api): State<ApiState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+    machine_page(&api, raw, "machines", |_, _| true, false)
 }
 
 async fn search(
@@ -54,29 +59,15 @@ async fn search(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let query = query_map(raw);
     let request: SearchRequest = parse_body(&body)?;
     let search = Search::parse(&request)?;
-    let page = paging::parse(&query, "machine-search")?;
-    let limit = api.site.faults.page_cap(page.limit);
-    let state = api.state();
-    let matching = |m: &&crate::lab::cvad::state::MachineRec| search.matches_machine(&state, m);
-    let total = state.machines.iter().filter(matching).count();
-    let start = page.after.map_or(0, |a| a as usize + 1);
-    let iter = state
-        .machines
-        .iter()
-        .enumerate()
-        .skip(start)
-        .filter(|(_, m)| search.matches_machine(&state, m))
-        .map(|(i, m)| (i as u64, render::machine(&state, m)));
-    let (items, token) = take_page(iter, limit, "machine-search");
-    Ok(Json(Collection {
-        items,
-        continuation_token: token,
-        total_items: Some(total as u64),
-    })
-    .into_response())
+    machine_page(
+        &api,
+        raw,
+        "machine-search",
+        |state, m| search.matches_machine(state, m),
+        true,
+    )
 }
 
 /// Resolves a machine path id (id, `DOMAIN|NAME` or name).
@@ -86,7 +77,7 @@ pub fn resolve(state: &SiteState, id: &str) -> ApiResult<usize> {
         .ok_or_else(|| ApiError::not_found("Machine", id))
 }
 
-async fn get_one(State(api): State<ApiState>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn get_one(State(api): State<ApiState>, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
     let state = api.state();
     let index = resolve(&state, &id)?;
     Ok(Json(render::machine(&state, &state.machines[index])).into_response())
@@ -94,12 +85,10 @@ async fn get_one(State(api): State<ApiState>, Path(id): Path<String>) -> ApiResu
 
 async fn sessions(
     State(api): State<ApiState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    let query = query_map(raw);
-    let page = paging::parse(&query, "machine-sessions")?;
-    let limit = api.site.faults.page_cap(page.limit);
+    let page = listing(&api, raw, "machine-sessions")?;
     let state = api.state();
     let index = resolve(&state, &id)?;
     let iter = state.machines[index]
@@ -108,13 +97,10 @@ async fn sessions(
         .filter(|k| page.after.is_none_or(|a| **k > a))
         .filter_map(|k| state.sessions.get(k))
         .map(|s| (s.key, render::session(&state, s)));
-    let (items, token) = take_page(iter, limit, "machine-sessions");
-    Ok(Json(Collection {
-        items,
-        continuation_token: token,
-        total_items: None,
-    })
-    .into_response())
+    Ok(collection(
+        take_page(iter, page.limit, "machine-sessions"),
+        None,
+    ))
 }
 
 fn machine_answer(index: usize) -> SyncAnswer {
@@ -124,66 +110,30 @@ fn machine_answer(index: usize) -> SyncAnswer {
     })
 }
 
-async fn update(
-    State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> ApiResult<Response> {
-    let query = query_map(raw);
+async fn update(call: Call, ApiPath(id): ApiPath<String>, body: Bytes) -> ApiResult<Response> {
     let request: UpdateMachineRequest = parse_body(&body)?;
-    let (action, machine_id, name) = {
-        let state = api.state();
+    let (action, target) = {
+        let state = call.api.state();
         let index = resolve(&state, &id)?;
         let assigned = match &request.assigned_users {
             None => None,
-            Some(users) => Some(
-                users
-                    .iter()
-                    .map(|u| {
-                        state
-                            .find_person(u)
-                            .ok_or_else(|| ApiError::not_found("User", u))
-                    })
-                    .collect::<ApiResult<Vec<usize>>>()?,
-            ),
+            Some(users) => Some(people(&state, users)?),
         };
-        let m = &state.machines[index];
-        (
-            Action::UpdateMachine {
-                machine: index,
-                maintenance: request.in_maintenance_mode,
-                assigned,
-            },
-            m.id.clone(),
-            m.qualified_name(),
-        )
+        let action = Action::UpdateMachine {
+            machine: index,
+            maintenance: request.in_maintenance_mode,
+            assigned,
+        };
+        (action, Target::machine(&state.machines[index]))
     };
-    let parameters = params(&[("Id", &machine_id), ("Name", &name)]);
-    Ok(run_action(
-        &api,
-        &caller,
-        &query,
-        action,
-        parameters,
-        format!("/Machines/{machine_id}"),
-        no_content(),
-    ))
+    Ok(call.run(action, target, no_content()))
 }
 
-async fn act(
-    State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
-    Path((id, verb)): Path<(String, String)>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult<Response> {
-    let query = query_map(raw);
-    let (index, machine_id, name) = {
-        let state = api.state();
+async fn act(call: Call, ApiPath((id, verb)): ApiPath<(String, String)>) -> ApiResult<Response> {
+    let (index, target) = {
+        let state = call.api.state();
         let index = resolve(&state, &id)?;
-        let m = &state.machines[index];
-        (index, m.id.clone(), m.qualified_name())
+        (index, Target::machine(&state.machines[index]))
     };
     let (action, answer): (Action, SyncAnswer) = match verb.to_ascii_lowercase().as_str() {
         "$logoff" => (Action::MachineLogoff(index), no_content()),
@@ -192,7 +142,7 @@ async fn act(
             let power = PowerAction::parse(other)
                 .filter(|_| other.starts_with('$'))
                 .ok_or_else(|| ApiError::not_found("Action", &verb))?;
-            let force = flag(&query, "force");
+            let force = flag(&call.query, "force");
             if force && !power.accepts_force() {
                 return Err(ApiError::invalid_string(
                     "force",
@@ -209,14 +159,5 @@ async fn act(
             )
         }
     };
-    let parameters = params(&[("Id", &machine_id), ("Name", &name)]);
-    Ok(run_action(
-        &api,
-        &caller,
-        &query,
-        action,
-        parameters,
-        format!("/Machines/{machine_id}"),
-        answer,
-    ))
+    Ok(call.run(action, target, answer))
 }

@@ -1,19 +1,19 @@
 //! Discovery and the small collections: `/me`, `/Sites`, `/Zones`, `/Applications`,
 //! `/ApplicationGroups`, and the caller's `/Jobs`.
 
-use super::{ApiState, query_map};
-use crate::cvad::wire::{Collection, MeResponse, MyCustomer, RefModel, SiteDetail};
-use crate::lab::cvad::auth::Caller;
+use super::http::ApiPath;
+use super::{ApiState, Call, collection, index_page, listing};
+use crate::cvad::wire::{JobResponse, MeResponse, MyCustomer, RefModel, SiteDetail};
 use crate::lab::cvad::error::{ApiError, ApiResult};
 use crate::lab::cvad::jobs;
-use crate::lab::cvad::paging::{self, take_page};
+use crate::lab::cvad::paging::take_page;
 use crate::lab::cvad::render;
 use crate::lab::cvad::state::SiteState;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 
 pub fn routes() -> Router<ApiState> {
     Router::new()
@@ -36,8 +36,9 @@ fn site_ref(state: &SiteState) -> RefModel {
     }
 }
 
-async fn me(State(api): State<ApiState>, Extension(caller): Extension<Caller>) -> Response {
-    let state = api.state();
+async fn me(call: Call) -> Response {
+    let caller = &call.caller;
+    let state = call.api.state();
     Json(MeResponse {
         user_id: caller.principal.clone(),
         display_name: caller.principal.clone(),
@@ -53,15 +54,10 @@ async fn me(State(api): State<ApiState>, Extension(caller): Extension<Caller>) -
 
 async fn sites(State(api): State<ApiState>) -> Response {
     let state = api.state();
-    Json(Collection {
-        items: vec![site_ref(&state)],
-        continuation_token: None,
-        total_items: None,
-    })
-    .into_response()
+    collection((vec![site_ref(&state)], None), None)
 }
 
-async fn site(State(api): State<ApiState>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn site(State(api): State<ApiState>, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
     let state = api.state();
     if !(id.eq_ignore_ascii_case(&state.meta.id) || id.eq_ignore_ascii_case(&state.meta.name)) {
         return Err(ApiError::not_found("Site", &id));
@@ -78,29 +74,6 @@ async fn site(State(api): State<ApiState>, Path(id): Path<String>) -> ApiResult<
         product_version: Some("7.41".to_string()),
         licensing_model: Some("Concurrent".to_string()),
         licensed_sessions_active: Some(state.sessions.len() as u32),
-    })
-    .into_response())
-}
-
-/// A small collection paged by index.
-fn index_page<T: serde::Serialize>(
-    api: &ApiState,
-    raw: Option<String>,
-    kind: &str,
-    len: impl Fn(&SiteState) -> usize,
-    item: impl Fn(&SiteState, usize) -> Option<T>,
-) -> ApiResult<Response> {
-    let query = query_map(raw);
-    let page = paging::parse(&query, kind)?;
-    let limit = api.site.faults.page_cap(page.limit);
-    let state = api.state();
-    let start = page.after.map_or(0, |a| a as usize + 1);
-    let iter = (start..len(&state)).filter_map(|i| item(&state, i).map(|x| (i as u64, x)));
-    let (items, token) = take_page(iter, limit, kind);
-    Ok(Json(Collection {
-        items,
-        continuation_token: token,
-        total_items: None,
     })
     .into_response())
 }
@@ -129,70 +102,44 @@ async fn app_groups(State(api): State<ApiState>, RawQuery(raw): RawQuery) -> Api
     )
 }
 
-async fn list_jobs(
-    State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult<Response> {
-    let query = query_map(raw);
-    let page = paging::parse(&query, "jobs")?;
-    let limit = api.site.faults.page_cap(page.limit);
-    let now = api.site.clock.now();
-    let state = api.state();
+async fn list_jobs(call: Call, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+    let page = listing(&call.api, raw, "jobs")?;
+    let now = call.api.site.clock.now();
+    let state = call.api.state();
     let iter = state
         .jobs
         .range(page.after.map_or(0, |a| a + 1)..)
-        .filter(|(_, j)| j.owner == caller.principal)
+        .filter(|(_, j)| j.owner == call.caller.principal)
         .map(|(k, j)| (*k, jobs::render(j, now)));
-    let (items, token) = take_page(iter, limit, "jobs");
-    Ok(Json(Collection {
-        items,
-        continuation_token: token,
-        total_items: None,
-    })
-    .into_response())
+    Ok(collection(take_page(iter, page.limit, "jobs"), None))
 }
 
-async fn get_job(
-    State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    let now = api.site.clock.now();
-    let state = api.state();
-    let key = jobs::find(&state, &caller.principal, &id)?;
+/// One of the caller's jobs as `JobResponseModel`; other callers' jobs do not exist.
+fn owned_job(call: &Call, id: &str) -> ApiResult<JobResponse> {
+    let now = call.api.site.clock.now();
+    let state = call.api.state();
+    let key = jobs::find(&state, &call.caller.principal, id)?;
     let job = state
         .jobs
         .get(&key)
-        .ok_or_else(|| ApiError::not_found("Job", &id))?;
-    Ok(Json(jobs::render(job, now)).into_response())
+        .ok_or_else(|| ApiError::not_found("Job", id))?;
+    Ok(jobs::render(job, now))
 }
 
-async fn cancel_job(
-    State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    let now = api.site.clock.now();
-    let mut state = api.state();
-    jobs::cancel(&mut state, &caller.principal, &id, now)?;
+async fn get_job(call: Call, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
+    Ok(Json(owned_job(&call, &id)?).into_response())
+}
+
+async fn cancel_job(call: Call, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
+    let now = call.api.site.clock.now();
+    let mut state = call.api.state();
+    jobs::cancel(&mut state, &call.caller.principal, &id, now)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Jobs keep no results here: a completed job redirects to the object it affected.
-async fn job_results(
-    State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    let now = api.site.clock.now();
-    let state = api.state();
-    let key = jobs::find(&state, &caller.principal, &id)?;
-    let job = state
-        .jobs
-        .get(&key)
-        .ok_or_else(|| ApiError::not_found("Job", &id))?;
-    let rendered = jobs::render(job, now);
+async fn job_results(call: Call, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
+    let rendered = owned_job(&call, &id)?;
     match rendered.result_location {
         Some(location) => {
             let mut response = StatusCode::SEE_OTHER.into_response();

@@ -1,19 +1,19 @@
 //! `/Sessions`: list, get, search and the session actions (logoff, disconnect, message, hide).
 
-use super::{ApiState, SyncAnswer, no_content, params, parse_body, query_map, run_action};
-use crate::cvad::wire::{Collection, SearchRequest, SendMessageRequest};
+use super::http::ApiPath;
+use super::{ApiState, Call, SyncAnswer, Target, collection, listing, no_content, parse_body};
+use crate::cvad::wire::{SearchRequest, SendMessageRequest};
 use crate::lab::cvad::actions::Action;
-use crate::lab::cvad::auth::Caller;
 use crate::lab::cvad::error::{ApiError, ApiResult};
-use crate::lab::cvad::paging::{self, take_page};
+use crate::lab::cvad::paging::take_page;
 use crate::lab::cvad::render;
 use crate::lab::cvad::search::Search;
-use crate::lab::cvad::state::SiteState;
+use crate::lab::cvad::state::{SessionRec, SiteState};
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use std::ops::Bound;
 
 pub fn routes() -> Router<ApiState> {
@@ -24,8 +24,6 @@ pub fn routes() -> Router<ApiState> {
         .route("/Sessions/{id}/{action}", post(act))
 }
 
-const KIND: &str = "sessions";
-
 fn after(key: Option<u64>) -> (Bound<u64>, Bound<u64>) {
     match key {
         Some(k) => (Bound::Excluded(k), Bound::Unbounded),
@@ -33,25 +31,31 @@ fn after(key: Option<u64>) -> (Bound<u64>, Bound<u64>) {
     }
 }
 
-async fn list(State(api): State<ApiState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
-    let query = query_map(raw);
-    let page = paging::parse(&query, KIND)?;
-    let limit = api.site.faults.page_cap(page.limit);
+/// Sessions kept by `keep`, paged by session key; `with_total` for `$search` answers.
+fn session_page(
+    api: &ApiState,
+    raw: Option<String>,
+    kind: &str,
+    keep: impl Fn(&SiteState, &SessionRec) -> bool,
+    with_total: bool,
+) -> ApiResult<Response> {
+    let page = listing(api, raw, kind)?;
     // Render under the lock (a range lookup plus the page), serialize after releasing it.
-    let collection = {
+    let (items, total) = {
         let state = api.state();
+        let total = with_total.then(|| state.sessions.values().filter(|s| keep(&state, s)).count());
         let iter = state
             .sessions
             .range(after(page.after))
+            .filter(|(_, s)| keep(&state, s))
             .map(|(k, s)| (*k, render::session(&state, s)));
-        let (items, token) = take_page(iter, limit, KIND);
-        Collection {
-            items,
-            continuation_token: token,
-            total_items: None,
-        }
+        (take_page(iter, page.limit, kind), total)
     };
-    Ok(Json(collection).into_response())
+    Ok(collection(items, total))
+}
+
+async fn list(State(api): State<ApiState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+    session_page(&api, raw, "sessions", |_, _| true, false)
 }
 
 async fn search(
@@ -59,31 +63,15 @@ async fn search(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let query = query_map(raw);
     let request: SearchRequest = parse_body(&body)?;
     let search = Search::parse(&request)?;
-    let page = paging::parse(&query, "session-search")?;
-    let limit = api.site.faults.page_cap(page.limit);
-    let collection = {
-        let state = api.state();
-        let total = state
-            .sessions
-            .values()
-            .filter(|s| search.matches_session(&state, s))
-            .count();
-        let iter = state
-            .sessions
-            .range(after(page.after))
-            .filter(|(_, s)| search.matches_session(&state, s))
-            .map(|(k, s)| (*k, render::session(&state, s)));
-        let (items, token) = take_page(iter, limit, "session-search");
-        Collection {
-            items,
-            continuation_token: token,
-            total_items: Some(total as u64),
-        }
-    };
-    Ok(Json(collection).into_response())
+    session_page(
+        &api,
+        raw,
+        "session-search",
+        |state, s| search.matches_session(state, s),
+        true,
+    )
 }
 
 fn resolve(state: &SiteState, id: &str) -> ApiResult<u64> {
@@ -92,7 +80,7 @@ fn resolve(state: &SiteState, id: &str) -> ApiResult<u64> {
         .ok_or_else(|| ApiError::not_found("Session", id))
 }
 
-async fn get_one(State(api): State<ApiState>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn get_one(State(api): State<ApiState>, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
     let state = api.state();
     let key = resolve(&state, &id)?;
     match state.sessions.get(&key) {
@@ -109,15 +97,12 @@ fn session_answer(key: u64) -> SyncAnswer {
 }
 
 async fn act(
-    State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
-    Path((id, verb)): Path<(String, String)>,
-    RawQuery(raw): RawQuery,
+    call: Call,
+    ApiPath((id, verb)): ApiPath<(String, String)>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let query = query_map(raw);
     let (key, session_id) = {
-        let state = api.state();
+        let state = call.api.state();
         let key = resolve(&state, &id)?;
         let session_id = state
             .sessions
@@ -159,14 +144,9 @@ async fn act(
         ),
         _ => return Err(ApiError::not_found("Action", &verb)),
     };
-    let parameters = params(&[("SessionId", &session_id)]);
-    Ok(run_action(
-        &api,
-        &caller,
-        &query,
-        action,
-        parameters,
+    let target = Target::new(
         format!("/Sessions/{session_id}"),
-        answer,
-    ))
+        &[("SessionId", &session_id)],
+    );
+    Ok(call.run(action, target, answer))
 }

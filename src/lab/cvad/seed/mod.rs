@@ -140,6 +140,7 @@ pub fn build(ctx: &LabContext, index: usize, spec: &SiteSpec) -> SiteState {
         calls: BTreeMap::new(),
         rng: <ChaCha8Rng as rand::SeedableRng>::from_rng(&mut rng),
         last_tick: now,
+        outage: false,
     };
     let all_people = ctx.people.len().max(1);
     let mut office_groups = Vec::new();

@@ -3,6 +3,7 @@
 
 use super::{FAULTY_SHARE, seed_session};
 use crate::lab::Scale;
+use crate::lab::cvad::inventory::new_machine;
 use crate::lab::cvad::state::new_guid;
 use crate::lab::cvad::state::{CatalogRec, GroupRec, MachineRec, SiteState};
 use crate::model::{
@@ -18,80 +19,80 @@ fn width(count: usize) -> usize {
     ((count + 100) as f64).log10().ceil().max(2.0) as usize
 }
 
-#[allow(clippy::too_many_arguments)]
-fn add_catalog(
-    state: &mut SiteState,
-    rng: &mut ChaCha8Rng,
-    zone: usize,
-    name: String,
-    prefix: Option<String>,
+/// A catalog with its delivery group and machines.
+struct Pool {
+    catalog: String,
+    group: String,
+    /// Machine names are `{prefix}{n}`.
+    prefix: String,
+    /// Whether the catalog names new machines through a scheme (`{prefix}###`).
+    scheme: bool,
     count: usize,
+    /// How many of the machines (the first ones) are in the group.
+    in_group: usize,
     allocation: AllocationType,
     provisioning: ProvisioningType,
     support: SessionSupport,
-) -> usize {
-    let digits = width(count);
-    let naming_scheme = prefix
-        .as_ref()
-        .map(|p| format!("{p}{}", "#".repeat(digits)));
-    let index = state.catalogs.len();
+    delivery: DeliveryKind,
+    /// Power managed through a hypervisor (false for Remote PC workstations).
+    managed: bool,
+}
+
+/// Adds the pool's catalog, then its group, then its machines (in that order, so the seeded
+/// ids stay the same); returns the group and the machines.
+fn add_pool(
+    state: &mut SiteState,
+    rng: &mut ChaCha8Rng,
+    zone: usize,
+    pool: Pool,
+) -> (usize, Vec<usize>) {
+    let digits = width(pool.count);
+    let catalog = state.catalogs.len();
     state.catalogs.push(CatalogRec {
         id: new_guid(rng),
-        name,
+        name: pool.catalog.clone(),
         zone,
-        allocation,
-        provisioning,
-        session_support: support,
-        naming_scheme,
+        allocation: pool.allocation,
+        provisioning: pool.provisioning,
+        session_support: pool.support,
+        naming_scheme: pool
+            .scheme
+            .then(|| format!("{}{}", pool.prefix, "#".repeat(digits))),
         ou: format!(
             "OU=VDI,OU={},OU=Computers,DC=lab,DC=example",
             state.zones[zone].name
         ),
-        power_managed: provisioning != ProvisioningType::Manual,
-        next_number: count as u32 + 1,
+        power_managed: pool.managed,
+        next_number: pool.count as u32 + 1,
         jobs_running: 0,
     });
-    index
-}
-
-fn add_group(
-    state: &mut SiteState,
-    rng: &mut ChaCha8Rng,
-    zone: usize,
-    name: String,
-    support: SessionSupport,
-    delivery: DeliveryKind,
-    allocation: AllocationType,
-) -> usize {
-    let index = state.groups.len();
+    let group = state.groups.len();
     state.groups.push(GroupRec {
         id: new_guid(rng),
-        description: format!("{name} for the {} office", state.zones[zone].name),
-        name,
-        session_support: support,
-        delivery_type: delivery,
-        allocation,
+        description: format!("{} for the {} office", pool.group, state.zones[zone].name),
+        name: pool.group.clone(),
+        session_support: pool.support,
+        delivery_type: pool.delivery,
+        allocation: pool.allocation,
         in_maintenance: false,
         enabled: true,
     });
-    index
+    let machines = add_machines(state, rng, catalog, Some(group), &pool, digits);
+    (group, machines)
 }
 
 /// Adds `count` machines named `{prefix}{n}` to a catalog, the first `in_group` of them in
 /// `group`; a share of them faulty or in maintenance.
-#[allow(clippy::too_many_arguments)]
 fn add_machines(
     state: &mut SiteState,
     rng: &mut ChaCha8Rng,
     catalog: usize,
     group: Option<usize>,
-    prefix: &str,
-    count: usize,
-    in_group: usize,
-    managed: bool,
+    pool: &Pool,
+    digits: usize,
 ) -> Vec<usize> {
+    let (prefix, count, managed) = (&pool.prefix, pool.count, pool.managed);
     let zone = state.catalogs[catalog].zone;
-    let digits = width(count);
     let mut out = Vec::with_capacity(count);
     for n in 1..=count {
         let index = state.machines.len();
@@ -119,29 +120,19 @@ fn add_machines(
             ),
             _ => (PowerState::On, RegistrationState::Registered, None),
         };
+        // Drawn in this order so a seed always gives the same site.
+        let id = new_guid(rng);
+        let in_maintenance = rng.random_bool(0.02);
+        let name = format!("{prefix}{n:0digits$}");
         state.machines.push(MachineRec {
-            id: new_guid(rng),
-            name: format!("{prefix}{n:0digits$}"),
-            sid: format!("S-1-5-21-3623811015-3361044348-30300820-{}", 20_000 + index),
-            catalog,
-            group: if n <= in_group { group } else { None },
-            zone,
+            group: if n <= pool.in_group { group } else { None },
             power,
             registration,
             fault,
-            in_maintenance: rng.random_bool(0.02),
-            assigned: Vec::new(),
-            sessions: Vec::new(),
-            generation: 0,
-            power_action_pending: false,
+            in_maintenance,
             last_deregistration_reason: reason,
             last_deregistration_time: reason.map(|_| state.last_tick - Duration::hours(3)),
-            ip: format!(
-                "10.{}.{}.{}",
-                100 + zone,
-                (index / 250) % 250,
-                index % 250 + 1
-            ),
+            ..new_machine(id, name, catalog, zone, index)
         });
         state.index_machine(index);
         out.push(index);
@@ -183,100 +174,61 @@ pub fn build_zone(
     let remote_count = 3.min(n);
 
     // Pooled VDI.
-    let prefix = format!("VDI-{code}-");
-    let cat = add_catalog(
+    let (_, pooled) = add_pool(
         state,
         rng,
         zone,
-        format!("{code} Win11 Pooled"),
-        Some(prefix.clone()),
-        pooled_in_group + 3,
-        AllocationType::Random,
-        ProvisioningType::MCS,
-        SessionSupport::SingleSession,
-    );
-    let grp = add_group(
-        state,
-        rng,
-        zone,
-        format!("{zname} Pooled Desktops"),
-        SessionSupport::SingleSession,
-        DeliveryKind::DesktopsOnly,
-        AllocationType::Random,
-    );
-    let pooled = add_machines(
-        state,
-        rng,
-        cat,
-        Some(grp),
-        &prefix,
-        pooled_in_group + 3,
-        pooled_in_group,
-        true,
+        Pool {
+            catalog: format!("{code} Win11 Pooled"),
+            group: format!("{zname} Pooled Desktops"),
+            prefix: format!("VDI-{code}-"),
+            scheme: true,
+            count: pooled_in_group + 3,
+            in_group: pooled_in_group,
+            allocation: AllocationType::Random,
+            provisioning: ProvisioningType::MCS,
+            support: SessionSupport::SingleSession,
+            delivery: DeliveryKind::DesktopsOnly,
+            managed: true,
+        },
     );
     // Static (persistent) VDI, assigned to the first people of the zone.
-    let prefix = format!("VDS-{code}-");
-    let cat = add_catalog(
+    let (_, statics) = add_pool(
         state,
         rng,
         zone,
-        format!("{code} Win11 Persistent"),
-        Some(prefix.clone()),
-        static_count + 2,
-        AllocationType::Static,
-        ProvisioningType::MCS,
-        SessionSupport::SingleSession,
-    );
-    let grp = add_group(
-        state,
-        rng,
-        zone,
-        format!("{zname} Persistent Desktops"),
-        SessionSupport::SingleSession,
-        DeliveryKind::DesktopsOnly,
-        AllocationType::Static,
-    );
-    let statics = add_machines(
-        state,
-        rng,
-        cat,
-        Some(grp),
-        &prefix,
-        static_count + 2,
-        static_count,
-        true,
+        Pool {
+            catalog: format!("{code} Win11 Persistent"),
+            group: format!("{zname} Persistent Desktops"),
+            prefix: format!("VDS-{code}-"),
+            scheme: true,
+            count: static_count + 2,
+            in_group: static_count,
+            allocation: AllocationType::Static,
+            provisioning: ProvisioningType::MCS,
+            support: SessionSupport::SingleSession,
+            delivery: DeliveryKind::DesktopsOnly,
+            managed: true,
+        },
     );
     // Remote PC: physical workstations, not power managed.
-    let prefix = format!("WS-{code}-");
-    let cat = add_catalog(
+    let (_, remote) = add_pool(
         state,
         rng,
         zone,
-        format!("{code} Remote PC"),
-        None,
-        remote_count,
-        AllocationType::Static,
-        ProvisioningType::Manual,
-        SessionSupport::SingleSession,
-    );
-    let grp = add_group(
-        state,
-        rng,
-        zone,
-        format!("{zname} Remote PC Access"),
-        SessionSupport::SingleSession,
-        DeliveryKind::DesktopsOnly,
-        AllocationType::Static,
-    );
-    let remote = add_machines(
-        state,
-        rng,
-        cat,
-        Some(grp),
-        &prefix,
-        remote_count,
-        remote_count,
-        false,
+        Pool {
+            catalog: format!("{code} Remote PC"),
+            group: format!("{zname} Remote PC Access"),
+            prefix: format!("WS-{code}-"),
+            scheme: false,
+            count: remote_count,
+            in_group: remote_count,
+            allocation: AllocationType::Static,
+            provisioning: ProvisioningType::Manual,
+            support: SessionSupport::SingleSession,
+            delivery: DeliveryKind::DesktopsOnly,
+            managed: false,
+        },
     );
 
     let mut owners = people.iter().copied();
@@ -325,68 +277,45 @@ pub fn build_zone(
     let servers = app_sessions.div_ceil(40).max(3);
     let clinical_servers = (servers / 5).max(1);
     let office_servers = servers - clinical_servers + 1;
-    let prefix = format!("XA-{code}-");
-    let cat = add_catalog(
+    let app_pool = |catalog: String, group: String, prefix: String, count: usize| Pool {
+        catalog,
+        group,
+        prefix,
+        scheme: true,
+        count,
+        in_group: count,
+        allocation: AllocationType::Random,
+        provisioning: ProvisioningType::MCS,
+        support: SessionSupport::MultiSession,
+        delivery: DeliveryKind::AppsOnly,
+        managed: true,
+    };
+    let (office, _) = add_pool(
         state,
         rng,
         zone,
-        format!("{code} Server 2022 Office"),
-        Some(prefix.clone()),
-        office_servers,
-        AllocationType::Random,
-        ProvisioningType::MCS,
-        SessionSupport::MultiSession,
+        app_pool(
+            format!("{code} Server 2022 Office"),
+            format!("{zname} Office Apps"),
+            format!("XA-{code}-"),
+            office_servers,
+        ),
     );
-    let office = add_group(
+    // Clinical servers were built by hand (a Manual catalog) but are power managed.
+    let (clinical, _) = add_pool(
         state,
         rng,
         zone,
-        format!("{zname} Office Apps"),
-        SessionSupport::MultiSession,
-        DeliveryKind::AppsOnly,
-        AllocationType::Random,
-    );
-    add_machines(
-        state,
-        rng,
-        cat,
-        Some(office),
-        &prefix,
-        office_servers,
-        office_servers,
-        true,
-    );
-    let prefix = format!("XAC-{code}-");
-    let cat = add_catalog(
-        state,
-        rng,
-        zone,
-        format!("{code} Server 2022 Clinical"),
-        Some(prefix.clone()),
-        clinical_servers,
-        AllocationType::Random,
-        ProvisioningType::Manual,
-        SessionSupport::MultiSession,
-    );
-    state.catalogs[cat].power_managed = true;
-    let clinical = add_group(
-        state,
-        rng,
-        zone,
-        format!("{zname} Clinical Apps"),
-        SessionSupport::MultiSession,
-        DeliveryKind::DesktopsAndApps,
-        AllocationType::Random,
-    );
-    add_machines(
-        state,
-        rng,
-        cat,
-        Some(clinical),
-        &prefix,
-        clinical_servers,
-        clinical_servers,
-        true,
+        Pool {
+            provisioning: ProvisioningType::Manual,
+            delivery: DeliveryKind::DesktopsAndApps,
+            ..app_pool(
+                format!("{code} Server 2022 Clinical"),
+                format!("{zname} Clinical Apps"),
+                format!("XAC-{code}-"),
+                clinical_servers,
+            )
+        },
     );
     ZonePlan {
         zone,

@@ -1,6 +1,7 @@
 //! deskbridge: an open, self-hosted bridge between ServiceNow and Citrix Virtual Apps and
 //! Desktops, with simulators of both (the lab) so that everything runs over real HTTP.
 
+pub mod adapter;
 pub mod cli;
 pub mod cvad;
 pub mod lab;

@@ -1,0 +1,3 @@
+//! The adapter (`deskbridge serve`), being built: so far only its durable store.
+
+pub mod store;

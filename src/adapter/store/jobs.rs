@@ -1,0 +1,350 @@
+//! Jobs (one requested action over targets), their tasks (one per target) and attempts, and
+//! the operations the job engine runs on them: idempotent creation, lease-based claiming,
+//! progress, completion, cancel and retry.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::StoreError;
+
+/// A ServiceNow ticket: the instance name (as configured) and the record number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TicketRef {
+    pub instance: String,
+    pub number: String,
+}
+
+macro_rules! str_enum {
+    ($name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<$name> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+str_enum!(JobState {
+    Queued = "queued",
+    Running = "running",
+    Succeeded = "succeeded",
+    Failed = "failed",
+    PartiallyFailed = "partially_failed",
+    Cancelled = "cancelled",
+});
+
+str_enum!(TaskState {
+    Queued = "queued",
+    Running = "running",
+    Succeeded = "succeeded",
+    Failed = "failed",
+    Cancelled = "cancelled",
+});
+
+str_enum!(AttemptOutcome {
+    Succeeded = "succeeded",
+    Failed = "failed",
+    Cancelled = "cancelled",
+});
+
+impl JobState {
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, JobState::Queued | JobState::Running)
+    }
+}
+
+impl TaskState {
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, TaskState::Queued | TaskState::Running)
+    }
+}
+
+/// Task counts of a job. `total` = queued + running + succeeded + failed + cancelled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub total: u32,
+    pub queued: u32,
+    pub running: u32,
+    pub succeeded: u32,
+    pub failed: u32,
+    pub cancelled: u32,
+}
+
+impl Progress {
+    /// The job state these counts imply. `started` says whether any task has been claimed or
+    /// attempted, so a job whose tasks all wait for a retry reads `running`, not `queued`.
+    pub fn job_state(&self, started: bool) -> JobState {
+        if self.queued + self.running > 0 {
+            if self.running > 0 || started {
+                JobState::Running
+            } else {
+                JobState::Queued
+            }
+        } else if self.failed > 0 {
+            if self.succeeded > 0 {
+                JobState::PartiallyFailed
+            } else {
+                JobState::Failed
+            }
+        } else if self.cancelled > 0 {
+            JobState::Cancelled
+        } else {
+            JobState::Succeeded
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: Uuid,
+    pub action: String,
+    pub requested_by: String,
+    pub ticket: Option<TicketRef>,
+    pub params: serde_json::Value,
+    pub idempotency_key: Option<String>,
+    pub state: JobState,
+    pub progress: Progress,
+    /// When a cancel was requested: queued tasks were dropped then, and workers holding
+    /// running tasks of this job should cancel them at the site ([`JobStore::cancel_task`]).
+    pub cancel_requested_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: i64,
+    pub job_id: Uuid,
+    pub site: String,
+    pub target_id: String,
+    pub display_name: String,
+    pub state: TaskState,
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    pub percent: u8,
+    pub result: Option<String>,
+    pub error: Option<String>,
+    /// The site's async job id, kept so a resumed task can look the action up instead of
+    /// repeating it.
+    pub external_job_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub task_id: i64,
+    pub number: u32,
+    pub owner: String,
+    pub started_at: DateTime<Utc>,
+    /// `None` while running, or forever if its worker died mid-attempt.
+    pub ended_at: Option<DateTime<Utc>>,
+    pub outcome: Option<AttemptOutcome>,
+    pub error: Option<String>,
+}
+
+/// A job with its tasks in creation order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobDetail {
+    pub job: Job,
+    pub tasks: Vec<Task>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub site: String,
+    pub target_id: String,
+    pub display_name: String,
+}
+
+/// A job to create. `params` must not contain secrets (the caller guarantees it).
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub action: String,
+    pub requested_by: String,
+    pub ticket: Option<TicketRef>,
+    pub params: serde_json::Value,
+    pub idempotency_key: Option<String>,
+    pub tasks: Vec<NewTask>,
+}
+
+/// Result of [`JobStore::create_job`]: `created` is false when an existing job was returned
+/// for a repeated idempotency key or ticket+action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedJob {
+    pub detail: JobDetail,
+    pub created: bool,
+}
+
+/// A task after a change, with its job's recomputed state and progress (for events).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskTransition {
+    pub task: Task,
+    pub job: Job,
+}
+
+/// Filters for [`JobStore::list_jobs`]; newest first.
+#[derive(Debug, Clone, Default)]
+pub struct JobQuery {
+    pub state: Option<JobState>,
+    pub requested_by: Option<String>,
+    pub ticket: Option<TicketRef>,
+    /// Opaque cursor from a previous page.
+    pub cursor: Option<String>,
+    /// 0 means 100; capped at 1000.
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobPage {
+    pub items: Vec<Job>,
+    pub next_cursor: Option<String>,
+}
+
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Creates the job and all its tasks atomically. A repeated idempotency key, or a repeated
+    /// (ticket, action), returns the existing job (`created: false`), never a second one,
+    /// even under concurrent calls.
+    async fn create_job(&self, job: NewJob) -> Result<CreatedJob, StoreError>;
+    async fn get_job(&self, id: Uuid) -> Result<Option<JobDetail>, StoreError>;
+    async fn list_jobs(&self, query: JobQuery) -> Result<JobPage, StoreError>;
+    async fn list_attempts(&self, task_id: i64) -> Result<Vec<Attempt>, StoreError>;
+    /// Records the cancel request and turns queued tasks into cancelled ones; running ones
+    /// are left to their workers, which see `cancel_requested_at` and finish or cancel them
+    /// at the site. Returns the job after recomputation.
+    async fn cancel_job(&self, id: Uuid) -> Result<JobDetail, StoreError>;
+    /// Failed tasks become queued again, due now; their attempt history is kept and the next
+    /// attempt gets the next number.
+    async fn retry_job(&self, id: Uuid) -> Result<JobDetail, StoreError>;
+
+    /// Claims up to `limit` due tasks of `site` for `owner` for `lease`: queued tasks whose
+    /// `next_attempt_at` has come, and running tasks whose lease expired (their worker died).
+    /// Claimed tasks are `running`, leased to `owner`. Two claimers never get the same task.
+    ///
+    /// SQLite: one `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING` inside `BEGIN
+    /// IMMEDIATE`, so claims are serialised by the database's single writer.
+    /// PostgreSQL: the same UPDATE with the inner SELECT `… ORDER BY next_attempt_at LIMIT n
+    /// FOR UPDATE SKIP LOCKED`, so replicas claim disjoint tasks without waiting on each other.
+    async fn claim_tasks(
+        &self,
+        site: &str,
+        owner: &str,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Task>, StoreError>;
+    /// Extends the lease; fails with `LeaseLost` if `owner` no longer holds the task.
+    async fn renew_lease(
+        &self,
+        task_id: i64,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<Task, StoreError>;
+    /// Records the start of the next attempt (before acting on the target), so a crash
+    /// mid-attempt leaves an open attempt behind and the resumed task knows to check first.
+    async fn start_attempt(&self, task_id: i64, owner: &str) -> Result<Attempt, StoreError>;
+    /// Percent done and the site's async job id, as the site reports them.
+    async fn update_task_progress(
+        &self,
+        task_id: i64,
+        owner: &str,
+        percent: u8,
+        external_job_id: Option<&str>,
+    ) -> Result<Task, StoreError>;
+    /// Task succeeded: closes the open attempt, releases the lease, recomputes the job.
+    async fn complete_task(
+        &self,
+        task_id: i64,
+        owner: &str,
+        result: Option<&str>,
+    ) -> Result<TaskTransition, StoreError>;
+    /// Task failed for good.
+    async fn fail_task(
+        &self,
+        task_id: i64,
+        owner: &str,
+        error: &str,
+    ) -> Result<TaskTransition, StoreError>;
+    /// The worker cancelled the task at the site (the job was cancelled meanwhile).
+    async fn cancel_task(
+        &self,
+        task_id: i64,
+        owner: &str,
+        note: &str,
+    ) -> Result<TaskTransition, StoreError>;
+    /// Transient failure: back to queued, due after `delay`, lease released.
+    async fn reschedule_task(
+        &self,
+        task_id: i64,
+        owner: &str,
+        error: &str,
+        delay: Duration,
+    ) -> Result<TaskTransition, StoreError>;
+    /// Running tasks whose lease has expired: work of a crashed worker, to be resumed.
+    async fn expired_leases(&self, limit: u32) -> Result<Vec<Task>, StoreError>;
+    /// Sites with due work (queued and due, or lease expired), for the engine's dispatcher.
+    async fn sites_with_due_tasks(&self) -> Result<Vec<String>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(queued: u32, running: u32, succeeded: u32, failed: u32, cancelled: u32) -> Progress {
+        Progress {
+            total: queued + running + succeeded + failed + cancelled,
+            queued,
+            running,
+            succeeded,
+            failed,
+            cancelled,
+        }
+    }
+
+    #[test]
+    fn job_state_from_task_counts() {
+        assert_eq!(p(3, 0, 0, 0, 0).job_state(false), JobState::Queued);
+        // Waiting for a retry after a transient failure is still a running job.
+        assert_eq!(p(3, 0, 0, 0, 0).job_state(true), JobState::Running);
+        assert_eq!(p(1, 1, 1, 0, 0).job_state(true), JobState::Running);
+        assert_eq!(p(0, 0, 3, 0, 0).job_state(true), JobState::Succeeded);
+        assert_eq!(p(0, 0, 2, 1, 0).job_state(true), JobState::PartiallyFailed);
+        assert_eq!(p(0, 0, 0, 3, 0).job_state(true), JobState::Failed);
+        assert_eq!(p(0, 0, 0, 1, 2).job_state(true), JobState::Failed);
+        assert_eq!(p(0, 0, 1, 0, 2).job_state(true), JobState::Cancelled);
+        assert_eq!(p(0, 0, 0, 0, 2).job_state(false), JobState::Cancelled);
+    }
+
+    #[test]
+    fn state_names_round_trip() {
+        for s in [
+            JobState::Queued,
+            JobState::Running,
+            JobState::Succeeded,
+            JobState::Failed,
+            JobState::PartiallyFailed,
+            JobState::Cancelled,
+        ] {
+            assert_eq!(JobState::parse(s.as_str()), Some(s));
+            assert_eq!(
+                serde_json::to_value(s).ok(),
+                Some(serde_json::json!(s.as_str()))
+            );
+        }
+        assert_eq!(TaskState::parse("nope"), None);
+    }
+}

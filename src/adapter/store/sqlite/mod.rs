@@ -1,0 +1,253 @@
+//! The SQLite backend: opening the database (WAL, busy timeout), versioned migrations embedded
+//! in the binary, and the conversions every table module shares.
+
+mod audit;
+mod clients;
+mod events;
+mod jobs;
+mod outbox;
+mod rows;
+mod tasks;
+
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Row, SqlSafeStr};
+use uuid::Uuid;
+
+use super::StoreError;
+
+/// The migrations this binary knows, embedded so a deployed binary needs no files beside it.
+/// Append new ones; never edit an applied one (sqlx checks their checksums).
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../../../../migrations/sqlite/0001_initial.sql"),
+)];
+
+/// How long a statement waits for another connection's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The SQLite implementation of [`super::Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens `sqlite://path` (creating the file and its directory) or `sqlite::memory:`, and
+    /// brings the schema up to date. Refuses a database written by a newer deskbridge.
+    pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
+        let memory = url == "sqlite::memory:" || url == "sqlite://:memory:";
+        let options = if memory {
+            SqliteConnectOptions::from_str("sqlite::memory:")?
+        } else {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .filter(|p| !p.is_empty())
+                .ok_or_else(|| StoreError::BadUrl {
+                    url: url.to_owned(),
+                    reason: "expected sqlite://PATH or sqlite::memory:".to_owned(),
+                })?;
+            // Drop any query string: options are set here, not taken from the URL.
+            let path = path.split('?').next().unwrap_or(path);
+            let path = std::path::Path::new(path);
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+            }
+            SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // NORMAL is durable across application crashes in WAL mode (only a power
+                // loss can lose the last transactions), and much faster than FULL.
+                .synchronous(SqliteSynchronous::Normal)
+        };
+        let options = options.busy_timeout(BUSY_TIMEOUT).foreign_keys(true);
+        // An in-memory database exists per connection, so it must be exactly one connection
+        // that is never closed.
+        let pool = if memory {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(options)
+                .await?
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await?
+        };
+        migrate(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// The schema version the database is at.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(applied_version(&self.pool).await?.unwrap_or(0))
+    }
+
+    /// The newest schema version this binary knows.
+    pub fn supported_schema_version() -> i64 {
+        MIGRATIONS.iter().map(|m| m.0).max().unwrap_or(0)
+    }
+
+    /// Closes the pool (checkpointing the WAL); the store is unusable afterwards.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// A write transaction that takes the write lock at once. A deferred one that reads
+    /// first and writes later can fail with SQLITE_BUSY on lock upgrade, which the busy
+    /// timeout does not cover.
+    pub(crate) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+async fn applied_version(pool: &SqlitePool) -> Result<Option<i64>, StoreError> {
+    let table: Option<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_optional(pool)
+    .await?;
+    if table.is_none() {
+        return Ok(None);
+    }
+    Ok(
+        sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = 1")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
+    let supported = SqliteStore::supported_schema_version();
+    // Checked before sqlx runs so the refusal says what to do, not "migration 2 missing".
+    if let Some(found) = applied_version(pool).await?
+        && found > supported
+    {
+        return Err(StoreError::SchemaTooNew { found, supported });
+    }
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|(version, description, sql)| {
+            Migration::new(
+                *version,
+                Cow::Borrowed(*description),
+                MigrationType::Simple,
+                (*sql).into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations).run(pool).await?;
+    Ok(())
+}
+
+// ---- conversions shared by the table modules ----
+
+pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn now_ms() -> i64 {
+    to_ms(Utc::now())
+}
+
+/// `now + d` in milliseconds, saturating instead of overflowing on absurd durations.
+pub(crate) fn after_ms(now: i64, d: Duration) -> i64 {
+    now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+pub(crate) fn from_ms(column: &'static str, ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| StoreError::Corrupt {
+            column,
+            reason: format!("{ms} is not a valid timestamp"),
+        })
+}
+
+pub(crate) fn opt_from_ms(
+    column: &'static str,
+    ms: Option<i64>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    ms.map(|ms| from_ms(column, ms)).transpose()
+}
+
+pub(crate) fn parse_uuid(column: &'static str, s: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(s).map_err(|e| StoreError::Corrupt {
+        column,
+        reason: format!("{s:?} is not a UUID: {e}"),
+    })
+}
+
+pub(crate) fn parse_json(column: &'static str, s: &str) -> Result<serde_json::Value, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt {
+        column,
+        reason: format!("invalid JSON: {e}"),
+    })
+}
+
+pub(crate) fn to_json(v: &serde_json::Value) -> String {
+    // Serialising a Value cannot fail; the fallback keeps this total without unwrap.
+    serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned())
+}
+
+/// Reads a column, naming it in the error.
+pub(crate) fn col<'r, T>(
+    row: &'r sqlx::sqlite::SqliteRow,
+    name: &'static str,
+) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+{
+    row.try_get(name).map_err(|e| StoreError::Corrupt {
+        column: name,
+        reason: e.to_string(),
+    })
+}
+
+/// Reads a non-negative integer column into a `u32`.
+pub(crate) fn col_u32(
+    row: &sqlx::sqlite::SqliteRow,
+    name: &'static str,
+) -> Result<u32, StoreError> {
+    let v: i64 = col(row, name)?;
+    u32::try_from(v).map_err(|_| StoreError::Corrupt {
+        column: name,
+        reason: format!("{v} is out of range"),
+    })
+}
+
+/// Parses a text enum column.
+pub(crate) fn col_enum<T>(
+    row: &sqlx::sqlite::SqliteRow,
+    name: &'static str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<T, StoreError> {
+    let s: String = col(row, name)?;
+    parse(&s).ok_or_else(|| StoreError::Corrupt {
+        column: name,
+        reason: format!("unknown value {s:?}"),
+    })
+}

@@ -3,6 +3,7 @@
 
 pub mod adapter;
 pub mod cli;
+pub mod config;
 pub mod cvad;
 pub mod lab;
 pub mod model;

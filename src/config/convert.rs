@@ -1,0 +1,73 @@
+//! Conversions from the adapter config to the CVAD and ServiceNow clients' settings and to
+//! the store's API client records.
+
+use super::types::{ApiClientConfig, Role, ServiceNowInstanceConfig, SiteConfig};
+use crate::adapter::store::clients::{NewApiClient, Role as StoreRole};
+use crate::cvad::CvadConfig;
+use crate::servicenow::ServiceNowConfig;
+
+impl SiteConfig {
+    /// The CVAD client settings for this site: the client's defaults for retries and
+    /// failover, with this site's request timeout.
+    pub fn to_cvad_config(&self) -> CvadConfig {
+        let mut config = CvadConfig::new(
+            self.name.clone(),
+            self.kind,
+            self.customer_id.clone(),
+            self.site_id.clone(),
+            self.endpoints.clone(),
+            self.auth.clone(),
+        );
+        config.request_timeout = self.request_timeout;
+        // A connect that outlasts the whole request could never succeed in time.
+        config.connect_timeout = config.connect_timeout.min(self.request_timeout);
+        config
+    }
+}
+
+impl From<&SiteConfig> for CvadConfig {
+    fn from(site: &SiteConfig) -> Self {
+        site.to_cvad_config()
+    }
+}
+
+impl ServiceNowInstanceConfig {
+    /// The ServiceNow client settings for this instance: the client's defaults for paging and
+    /// retries, with this instance's timeout.
+    pub fn to_servicenow_config(&self) -> ServiceNowConfig {
+        let mut config =
+            ServiceNowConfig::new(self.name.clone(), self.url.clone(), self.auth.clone());
+        config.timeout = self.request_timeout;
+        config
+    }
+}
+
+impl From<&ServiceNowInstanceConfig> for ServiceNowConfig {
+    fn from(instance: &ServiceNowInstanceConfig) -> Self {
+        instance.to_servicenow_config()
+    }
+}
+
+impl From<Role> for StoreRole {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Viewer => StoreRole::Viewer,
+            Role::Helpdesk => StoreRole::Helpdesk,
+            Role::Admin => StoreRole::Admin,
+        }
+    }
+}
+
+impl ApiClientConfig {
+    /// The store record for this configured client, with its stable id. The store hashes the
+    /// secret (argon2id) before it is written; this is the one place it leaves its `Secret`.
+    pub fn to_new_api_client(&self) -> NewApiClient {
+        NewApiClient {
+            id: Some(self.id),
+            name: self.name.clone(),
+            role: self.role.into(),
+            secret: self.secret.expose().to_string(),
+            enabled: self.enabled,
+        }
+    }
+}

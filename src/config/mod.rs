@@ -1,0 +1,164 @@
+//! The adapter's configuration file (`deskbridge serve --config adapter.toml`): its TOML
+//! schema, defaults, secret references, and errors that name the file, line and key.
+//!
+//! `adapter.example.toml` at the repository root documents every key. In short:
+//!
+//! - `listen` (default `127.0.0.1:8433`), `data_dir` (default `$XDG_DATA_HOME/deskbridge`, else
+//!   `$HOME/.local/share/deskbridge`), `store` (default `sqlite://<data_dir>/deskbridge.db`).
+//! - `[[sites]]`: CVAD sites, on-prem or cloud, with connector endpoints and limits.
+//! - `[[servicenow]]`: instances, their auth, queues and auto-fulfilled catalog items.
+//! - `[[clients]]`: API callers (OAuth client credentials) with a stable UUID `id`, a role
+//!   (`viewer`, `helpdesk`, `admin`) and a `secret` *reference*. Choice: the config names where
+//!   the secret is rather than holding a hash, because the store keeps argon2id hashes (salted,
+//!   so they cannot be precomputed by hand) and hashes the resolved secret when it records the
+//!   configured clients at start-up; the file itself then grants no access.
+//!
+//! Secrets (site passwords and client secrets, ServiceNow credentials, API client secrets) are never written in the
+//! file: a secret key takes `{ env = "VAR" }` or `{ file = "/path" }`, resolved once at load
+//! into a [`Secret`](crate::secret::Secret). A relative file path is relative to the config
+//! file's folder; a file's one trailing newline is dropped; a world-readable file is loaded
+//! with a warning (container secret mounts are often 0644).
+//!
+//! Every problem is reported as `adapter.toml:LINE:COL: key sites[1].endpoints: message`, in
+//! file order. Syntax errors are all reported; a TOML type error or unknown key stops the
+//! reading at that point (serde reads one value at a time); past that, every other problem in
+//! the file (missing keys, bad values, duplicates, inline secrets, unresolvable references…)
+//! is reported at once. No message contains a secret value.
+//!
+//! Sections to come (directories, routing rules, runbooks, a PostgreSQL store) are new
+//! optional keys: files written today stay valid.
+
+mod check;
+mod convert;
+mod diagnostic;
+mod locate;
+mod paths;
+mod raw;
+mod secret_ref;
+mod servicenow;
+mod sites;
+mod types;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+pub use diagnostic::{ConfigErrors, Diagnostic};
+pub use secret_ref::SecretRef;
+pub use types::{
+    AdapterConfig, ApiClientConfig, DEFAULT_CLOSE_CODE, DEFAULT_CONCURRENCY, DEFAULT_LISTEN,
+    DEFAULT_POLL_INTERVAL, DEFAULT_SERVICENOW_TIMEOUT, DEFAULT_SITE_TIMEOUT, MAX_CONCURRENCY,
+    MIN_CLIENT_SECRET_LEN, QueueConfig, Role, ServiceNowInstanceConfig, SiteConfig, StoreConfig,
+};
+
+use diagnostic::Collector;
+use locate::KeyMap;
+use std::path::Path;
+
+/// A loaded configuration and the warnings found on the way (insecure but working choices,
+/// such as a world-readable secret file). The caller logs the warnings.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    pub config: AdapterConfig,
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl AdapterConfig {
+    /// Reads and checks `path`, resolving secrets from this process's environment.
+    pub fn load(path: &Path) -> Result<LoadedConfig, ConfigErrors> {
+        let env = |name: &str| std::env::var(name).ok();
+        Self::load_with_env(path, &env)
+    }
+
+    /// Like [`AdapterConfig::load`], with the environment given as a lookup function.
+    pub fn load_with_env(
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<LoadedConfig, ConfigErrors> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![Diagnostic {
+                file: file.clone(),
+                position: None,
+                key: None,
+                message: format!("cannot read the config file: {e}"),
+            }])
+        })?;
+        let base_dir = path.parent().unwrap_or(Path::new("."));
+        Self::from_toml(&text, &file, base_dir, env)
+    }
+
+    /// Checks config `text`. `file` names it in messages; relative paths in it (secret files,
+    /// `data_dir`) are relative to `base_dir`.
+    pub fn from_toml(
+        text: &str,
+        file: &str,
+        base_dir: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<LoadedConfig, ConfigErrors> {
+        let collector = Collector::new(file, text);
+        let raw = parse(text, &collector)?;
+        let mut ctx = check::Ctx {
+            c: collector,
+            base_dir,
+            env,
+        };
+        match check::check(&raw, &mut ctx) {
+            Some(config) if ctx.c.errors.is_empty() => {
+                let mut warnings = ctx.c.warnings;
+                warnings.sort_by_key(|d| d.position);
+                Ok(LoadedConfig { config, warnings })
+            }
+            _ => {
+                // In file order, for reading top to bottom; stable, so problems found at one
+                // place keep the order they were checked in. Those with no place come first.
+                let mut errors = ctx.c.errors;
+                errors.sort_by_key(|d| d.position);
+                Err(ConfigErrors(errors))
+            }
+        }
+    }
+}
+
+/// TOML syntax and serde type checks: every syntax error, else the first type error.
+fn parse(text: &str, collector: &Collector<'_>) -> Result<raw::RawConfig, ConfigErrors> {
+    let (_, syntax) = toml::de::DeTable::parse_recoverable(text);
+    let errors = if syntax.is_empty() {
+        match toml::from_str::<raw::RawConfig>(text) {
+            Ok(raw) => return Ok(raw),
+            Err(e) => vec![e],
+        }
+    } else {
+        syntax
+    };
+    let keys = KeyMap::new(text);
+    Err(ConfigErrors(
+        errors
+            .iter()
+            .map(|e| {
+                let key = e.span().and_then(|s| keys.path_at(text, &s));
+                let (key, message) = explain(key, e.message());
+                collector.diagnostic(e.span(), key, message)
+            })
+            .collect(),
+    ))
+}
+
+/// Rewords serde's messages in the config's terms, and puts a missing key into the path.
+fn explain(key: Option<String>, message: &str) -> (Option<String>, String) {
+    let message = message.trim();
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.strip_suffix('`'))
+    {
+        let key = Some(key.map_or(field.to_string(), |k| format!("{k}.{field}")));
+        return (key, "this key is required".to_string());
+    }
+    if let Some(rest) = message.strip_prefix("unknown field") {
+        return (
+            key,
+            format!("unknown key{rest}; check its spelling and the table it is in"),
+        );
+    }
+    (key, message.to_string())
+}

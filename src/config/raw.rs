@@ -1,0 +1,109 @@
+//! The TOML schema of `adapter.toml` as serde types, exactly as written in the file: every
+//! value keeps its span for error messages, and nothing is checked beyond TOML types.
+//!
+//! Keys that a valid file must have are still `Option` here, so that the checking pass can
+//! report every missing key at once instead of serde stopping at the first. New sections
+//! (directories, routing, runbooks) are added as new optional fields; `deny_unknown_fields`
+//! keeps typos from being ignored.
+
+use super::secret_ref::SecretSpec;
+use super::types::Role;
+use crate::model::SiteKind;
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub listen: Option<Spanned<String>>,
+    pub data_dir: Option<Spanned<String>>,
+    pub store: Option<Spanned<String>>,
+    #[serde(default)]
+    pub sites: Vec<Spanned<RawSite>>,
+    #[serde(default)]
+    pub servicenow: Vec<Spanned<RawInstance>>,
+    #[serde(default)]
+    pub clients: Vec<Spanned<RawClient>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSite {
+    pub name: Option<Spanned<String>>,
+    pub kind: Option<Spanned<SiteKind>>,
+    pub endpoints: Option<Spanned<Vec<Spanned<String>>>>,
+    pub customer_id: Option<Spanned<String>>,
+    pub site_id: Option<Spanned<String>>,
+    pub token_url: Option<Spanned<String>>,
+    pub credentials: Option<Spanned<RawSiteCredentials>>,
+    pub enabled: Option<bool>,
+    pub concurrency: Option<Spanned<i64>>,
+    pub rate_limit: Option<Spanned<f64>>,
+    pub request_timeout: Option<Spanned<String>>,
+}
+
+/// On-prem sites use `username` + `password`; cloud sites `client_id` + `client_secret`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSiteCredentials {
+    pub username: Option<Spanned<String>>,
+    pub password: Option<Spanned<SecretSpec>>,
+    pub client_id: Option<Spanned<String>>,
+    pub client_secret: Option<Spanned<SecretSpec>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawInstance {
+    pub name: Option<Spanned<String>>,
+    pub url: Option<Spanned<String>>,
+    pub auth: Option<Spanned<RawServiceNowAuth>>,
+    pub poll_interval: Option<Spanned<String>>,
+    pub request_timeout: Option<Spanned<String>>,
+    pub resolve_close_code: Option<Spanned<String>>,
+    pub failure_assignment_group: Option<Spanned<String>>,
+    #[serde(default)]
+    pub auto_fulfil: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub queues: Vec<Spanned<RawQueue>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum AuthMethod {
+    Basic,
+    OauthPassword,
+    OauthClientCredentials,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServiceNowAuth {
+    pub method: Option<Spanned<AuthMethod>>,
+    pub username: Option<Spanned<String>>,
+    pub password: Option<Spanned<SecretSpec>>,
+    pub client_id: Option<Spanned<String>>,
+    pub client_secret: Option<Spanned<SecretSpec>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawQueue {
+    pub name: Option<Spanned<String>>,
+    #[serde(default)]
+    pub tables: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub assignment_groups: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub catalog_items: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawClient {
+    pub name: Option<Spanned<String>>,
+    pub id: Option<Spanned<String>>,
+    pub role: Option<Spanned<Role>>,
+    pub secret: Option<Spanned<SecretSpec>>,
+    pub enabled: Option<bool>,
+}

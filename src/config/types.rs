@@ -1,0 +1,169 @@
+//! The checked adapter configuration: what `deskbridge serve` runs on, with secrets resolved
+//! and every default applied. `Debug` never shows a secret (they are [`Secret`]s).
+
+use crate::cvad::CvadAuth;
+use crate::model::{SiteKind, TicketKind};
+use crate::servicenow::Auth;
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::secret::Secret;
+use uuid::Uuid;
+
+/// Default `listen`: loopback only, so nothing is exposed until an operator says so.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8433";
+/// Default per-site limit of CVAD calls in flight.
+pub const DEFAULT_CONCURRENCY: u32 = 8;
+/// Upper bound on `concurrency`, to catch typos such as 8000 for 80.
+pub const MAX_CONCURRENCY: u32 = 1024;
+/// Default time for one HTTP exchange with a connector.
+pub const DEFAULT_SITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default pause between two ServiceNow polls for new or changed tickets.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(30);
+/// Default time for one HTTP exchange with ServiceNow (it cancels transactions after 60 s).
+pub const DEFAULT_SERVICENOW_TIMEOUT: Duration = Duration::from_secs(60);
+/// Shortest client secret accepted; `openssl rand -hex 32` gives 64 characters.
+pub const MIN_CLIENT_SECRET_LEN: usize = 24;
+/// Default `close_code` when resolving: the value current ServiceNow releases ship.
+pub const DEFAULT_CLOSE_CODE: &str = "Solution provided";
+
+/// The whole adapter configuration.
+#[derive(Debug, Clone)]
+pub struct AdapterConfig {
+    /// Where the HTTP API listens.
+    pub listen: SocketAddr,
+    /// Where the adapter keeps its state (the SQLite store by default).
+    pub data_dir: PathBuf,
+    pub store: StoreConfig,
+    pub sites: Vec<SiteConfig>,
+    pub servicenow: Vec<ServiceNowInstanceConfig>,
+    pub clients: Vec<ApiClientConfig>,
+}
+
+/// Where jobs, audit and the outbox are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive] // PostgreSQL (`postgres://…`) joins later.
+pub enum StoreConfig {
+    /// An embedded SQLite database file.
+    Sqlite { path: PathBuf },
+    /// `sqlite::memory:`: an in-memory database, lost on exit; for demos and tests.
+    SqliteMemory,
+}
+
+impl StoreConfig {
+    /// The store URL as `adapter::store::open` takes it.
+    pub fn url(&self) -> String {
+        match self {
+            StoreConfig::Sqlite { path } => format!("sqlite://{}", path.display()),
+            StoreConfig::SqliteMemory => "sqlite::memory:".to_string(),
+        }
+    }
+}
+
+/// One CVAD site.
+#[derive(Debug, Clone)]
+pub struct SiteConfig {
+    pub name: String,
+    pub kind: SiteKind,
+    /// Connector base URLs (Delivery Controllers, or the cloud API gateway), no trailing `/`.
+    pub endpoints: Vec<String>,
+    /// `Citrix-CustomerId`: `CitrixOnPremises` for on-prem sites unless set.
+    pub customer_id: String,
+    /// `Citrix-InstanceId`.
+    pub site_id: String,
+    /// On-prem: Basic credentials; cloud: the API client and its token URL.
+    pub auth: CvadAuth,
+    /// A disabled site is kept in the config but not contacted.
+    pub enabled: bool,
+    /// Most CVAD calls in flight at once for this site.
+    pub concurrency: u32,
+    /// Most CVAD calls started per second; `None`: limited by `concurrency` only.
+    pub rate_limit: Option<f64>,
+    pub request_timeout: Duration,
+}
+
+/// One ServiceNow instance and the queues the adapter works from it.
+#[derive(Debug, Clone)]
+pub struct ServiceNowInstanceConfig {
+    pub name: String,
+    /// Base URL, e.g. `https://acme.service-now.com`, no trailing `/`.
+    pub url: String,
+    pub auth: Auth,
+    pub poll_interval: Duration,
+    pub request_timeout: Duration,
+    pub queues: Vec<QueueConfig>,
+    /// Catalog items (names or sys_ids) fulfilled without an operator; each is in a queue.
+    pub auto_fulfil: Vec<String>,
+    /// `close_code` set when the adapter resolves a ticket.
+    pub resolve_close_code: String,
+    /// Assignment group a ticket goes to when its automated action fails; `None`: it stays
+    /// in its group with a work note.
+    pub failure_assignment_group: Option<String>,
+}
+
+impl ServiceNowInstanceConfig {
+    /// True when `item` (a catalog item name or sys_id) is fulfilled without an operator.
+    pub fn is_auto_fulfilled(&self, item: &str) -> bool {
+        self.auto_fulfil.iter().any(|i| i == item)
+    }
+}
+
+/// The tickets one queue holds: records of these tables assigned to one of these groups
+/// and, for catalog tables, ordered from one of these items (any item when empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueConfig {
+    pub name: String,
+    /// Among `incident`, `sc_req_item`, `sc_task`.
+    pub tables: Vec<TicketKind>,
+    /// Assignment group names or sys_ids.
+    pub assignment_groups: Vec<String>,
+    /// Catalog item names or sys_ids.
+    pub catalog_items: Vec<String>,
+}
+
+/// One caller of the adapter's API. It authenticates with the OAuth client-credentials grant
+/// (`id` + `secret`) and gets a short-lived bearer token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiClientConfig {
+    /// The client id: stable across restarts so that audit entries keep pointing at it.
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+    /// The client secret, resolved from its reference. The adapter hands it to the store,
+    /// which keeps only an argon2id hash.
+    pub secret: Secret,
+    /// A disabled client stays configured but cannot log in.
+    pub enabled: bool,
+}
+
+/// What an API client may do; each role includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Read everything, change nothing.
+    Viewer,
+    /// Run actions on sessions, machines and users; work tickets.
+    Helpdesk,
+    /// Everything, including configuration and other clients' jobs.
+    Admin,
+}
+
+impl Role {
+    /// True when this role may do what `required` may.
+    pub fn allows(self, required: Role) -> bool {
+        self >= required
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Viewer => "viewer",
+            Role::Helpdesk => "helpdesk",
+            Role::Admin => "admin",
+        })
+    }
+}

@@ -12,9 +12,12 @@ fn list_all_sessions(c: &mut Criterion) {
         .build()
         .expect("tokio runtime");
     let (lab, clients) = runtime.block_on(async {
-        let lab = Lab::start(LabOptions { scale: Scale::Large, ..LabOptions::default() })
-            .await
-            .expect("the large lab starts");
+        let lab = Lab::start(LabOptions {
+            scale: Scale::Large,
+            ..LabOptions::default()
+        })
+        .await
+        .expect("the large lab starts");
         let clients: Vec<CvadClient> = lab
             .info()
             .sites
@@ -34,10 +37,15 @@ fn list_all_sessions(c: &mut Criterion) {
         }
         total
     });
-    assert!(total >= 100_000, "the large lab has 100,000 sessions, found {total}");
+    assert!(
+        total >= 100_000,
+        "the large lab has 100,000 sessions, found {total}"
+    );
 
     let mut group = c.benchmark_group("lab");
-    group.sample_size(10).measurement_time(Duration::from_secs(30));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(30));
     group.bench_function("list_100k_sessions_all_sites", |b| {
         b.to_async(&runtime).iter(|| async {
             let mut listed = 0;

@@ -106,6 +106,7 @@ fn the_example_loads() {
     let c = loaded.config;
 
     assert_eq!(c.listen.to_string(), "127.0.0.1:8433");
+    assert_eq!(c.token_ttl, std::time::Duration::from_secs(3600));
     assert_eq!(c.data_dir, PathBuf::from("/var/lib/deskbridge"));
     assert_eq!(
         c.store,

@@ -1,3 +1,5 @@
-//! The adapter (`deskbridge serve`), being built: so far only its durable store.
+//! The adapter (`deskbridge serve`), being built: its durable store and the HTTP API
+//! foundation (tokens, roles, audit, sites); inventory, jobs, tickets and events come next.
 
+pub mod api;
 pub mod store;

@@ -1,6 +1,7 @@
 //! The command line: subcommands, logging set-up and the runtime.
 
 mod lab;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -17,6 +18,8 @@ pub struct Cli {
 pub enum Command {
     /// Run simulated ServiceNow instances and CVAD sites on loopback.
     Lab(lab::LabArgs),
+    /// Run the adapter: the HTTP API between the console, ServiceNow and CVAD sites.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the parsed command line and returns the process exit code.
@@ -34,6 +37,7 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     let result = match cli.command {
         Some(Command::Lab(args)) => runtime.block_on(lab::run(args)),
+        Some(Command::Serve(args)) => runtime.block_on(serve::run(args)),
         // The embedded default grows into lab + adapter + console; today it is the lab.
         None => runtime.block_on(lab::run(lab::LabArgs::default())),
     };

@@ -5,7 +5,9 @@ use super::diagnostic::Collector;
 use super::paths;
 use super::raw::{RawClient, RawConfig};
 use super::secret_ref::SecretSpec;
-use super::types::{AdapterConfig, ApiClientConfig, DEFAULT_LISTEN, MIN_CLIENT_SECRET_LEN};
+use super::types::{
+    AdapterConfig, ApiClientConfig, DEFAULT_LISTEN, DEFAULT_TOKEN_TTL, MIN_CLIENT_SECRET_LEN,
+};
 use super::values::{check_name, parse_duration};
 use super::{servicenow, sites};
 use crate::secret::Secret;
@@ -123,6 +125,7 @@ impl Ctx<'_> {
 
 pub(super) fn check(raw: &RawConfig, ctx: &mut Ctx<'_>) -> Option<AdapterConfig> {
     let listen = listen(raw, ctx);
+    let token_ttl = ctx.duration(&raw.token_ttl, "token_ttl", DEFAULT_TOKEN_TTL);
     let data_dir = match &raw.data_dir {
         Some(dir) => paths::expand_path(dir.get_ref(), ctx.base_dir, ctx.env)
             .map_err(|e| ctx.c.error(dir.span(), "data_dir", e))
@@ -190,6 +193,7 @@ pub(super) fn check(raw: &RawConfig, ctx: &mut Ctx<'_>) -> Option<AdapterConfig>
         listen: listen?,
         data_dir: data_dir?,
         store: store?,
+        token_ttl,
         sites: sites.into_iter().collect::<Option<_>>()?,
         servicenow: instances.into_iter().collect::<Option<_>>()?,
         clients,

@@ -1,8 +1,8 @@
 //! Conversions from the adapter config to the CVAD and ServiceNow clients' settings and to
 //! the store's API client records.
 
-use super::types::{ApiClientConfig, Role, ServiceNowInstanceConfig, SiteConfig};
-use crate::adapter::store::clients::{NewApiClient, Role as StoreRole};
+use super::types::{ApiClientConfig, ServiceNowInstanceConfig, SiteConfig};
+use crate::adapter::store::clients::NewApiClient;
 use crate::cvad::CvadConfig;
 use crate::servicenow::ServiceNowConfig;
 
@@ -48,16 +48,6 @@ impl From<&ServiceNowInstanceConfig> for ServiceNowConfig {
     }
 }
 
-impl From<Role> for StoreRole {
-    fn from(role: Role) -> Self {
-        match role {
-            Role::Viewer => StoreRole::Viewer,
-            Role::Helpdesk => StoreRole::Helpdesk,
-            Role::Admin => StoreRole::Admin,
-        }
-    }
-}
-
 impl ApiClientConfig {
     /// The store record for this configured client, with its stable id. The store hashes the
     /// secret (argon2id) before it is written; this is the one place it leaves its `Secret`.
@@ -65,7 +55,7 @@ impl ApiClientConfig {
         NewApiClient {
             id: Some(self.id),
             name: self.name.clone(),
-            role: self.role.into(),
+            role: self.role,
             secret: self.secret.expose().to_string(),
             enabled: self.enabled,
         }

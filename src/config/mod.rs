@@ -47,8 +47,9 @@ pub use diagnostic::{ConfigErrors, Diagnostic};
 pub use secret_ref::SecretRef;
 pub use types::{
     AdapterConfig, ApiClientConfig, DEFAULT_CLOSE_CODE, DEFAULT_CONCURRENCY, DEFAULT_LISTEN,
-    DEFAULT_POLL_INTERVAL, DEFAULT_SERVICENOW_TIMEOUT, DEFAULT_SITE_TIMEOUT, MAX_CONCURRENCY,
-    MIN_CLIENT_SECRET_LEN, QueueConfig, Role, ServiceNowInstanceConfig, SiteConfig, StoreConfig,
+    DEFAULT_POLL_INTERVAL, DEFAULT_SERVICENOW_TIMEOUT, DEFAULT_SITE_TIMEOUT, DEFAULT_TOKEN_TTL,
+    MAX_CONCURRENCY, MIN_CLIENT_SECRET_LEN, QueueConfig, Role, ServiceNowInstanceConfig,
+    SiteConfig, StoreConfig,
 };
 
 use diagnostic::Collector;

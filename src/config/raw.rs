@@ -18,6 +18,7 @@ pub(super) struct RawConfig {
     pub listen: Option<Spanned<String>>,
     pub data_dir: Option<Spanned<String>>,
     pub store: Option<Spanned<String>>,
+    pub token_ttl: Option<Spanned<String>>,
     #[serde(default)]
     pub sites: Vec<Spanned<RawSite>>,
     #[serde(default)]

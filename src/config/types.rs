@@ -4,8 +4,6 @@
 use crate::cvad::CvadAuth;
 use crate::model::{SiteKind, TicketKind};
 use crate::servicenow::Auth;
-use serde::Deserialize;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -27,6 +25,8 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(30);
 pub const DEFAULT_SERVICENOW_TIMEOUT: Duration = Duration::from_secs(60);
 /// Shortest client secret accepted; `openssl rand -hex 32` gives 64 characters.
 pub const MIN_CLIENT_SECRET_LEN: usize = 24;
+/// Default lifetime of the adapter's access tokens.
+pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
 /// Default `close_code` when resolving: the value current ServiceNow releases ship.
 pub const DEFAULT_CLOSE_CODE: &str = "Solution provided";
 
@@ -38,6 +38,8 @@ pub struct AdapterConfig {
     /// Where the adapter keeps its state (the SQLite store by default).
     pub data_dir: PathBuf,
     pub store: StoreConfig,
+    /// How long an access token from `POST /api/v1/token` is valid.
+    pub token_ttl: Duration,
     pub sites: Vec<SiteConfig>,
     pub servicenow: Vec<ServiceNowInstanceConfig>,
     pub clients: Vec<ApiClientConfig>,
@@ -139,31 +141,4 @@ pub struct ApiClientConfig {
     pub enabled: bool,
 }
 
-/// What an API client may do; each role includes the ones before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Read everything, change nothing.
-    Viewer,
-    /// Run actions on sessions, machines and users; work tickets.
-    Helpdesk,
-    /// Everything, including configuration and other clients' jobs.
-    Admin,
-}
-
-impl Role {
-    /// True when this role may do what `required` may.
-    pub fn allows(self, required: Role) -> bool {
-        self >= required
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Role::Viewer => "viewer",
-            Role::Helpdesk => "helpdesk",
-            Role::Admin => "admin",
-        })
-    }
-}
+pub use crate::model::Role;

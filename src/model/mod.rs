@@ -6,6 +6,7 @@
 mod catalog;
 mod enums;
 mod machine;
+mod role;
 mod session;
 mod site;
 mod ticket;
@@ -20,6 +21,7 @@ pub use enums::{
     SupportedPowerAction, summarize,
 };
 pub use machine::{Machine, PowerAction, Ref};
+pub use role::Role;
 pub use session::Session;
 pub use site::{Connector, ConnectorHealth, Site, SiteKind, Zone};
 pub use ticket::{

@@ -7,33 +7,7 @@ use uuid::Uuid;
 
 use super::StoreError;
 
-/// What an API client may do; each role includes the ones before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Viewer,
-    Helpdesk,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Helpdesk => "helpdesk",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "viewer" => Some(Role::Viewer),
-            "helpdesk" => Some(Role::Helpdesk),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-}
+pub use crate::model::Role;
 
 /// A stored API client. It never carries the secret, not even hashed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -26,6 +26,7 @@ pub mod clients;
 pub mod events;
 pub mod jobs;
 pub mod outbox;
+pub mod sites;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -38,13 +39,17 @@ pub use jobs::{
     NewJob, NewTask, Progress, Task, TaskState, TaskTransition, TicketRef,
 };
 pub use outbox::{NewOutboxItem, OutboxItem, OutboxStore};
+pub use sites::{SiteFlag, SiteStore};
 pub use sqlite::SqliteStore;
 
 /// Everything the adapter needs from its database. Implemented by each backend; the engine
 /// holds `Arc<dyn Store>`.
-pub trait Store: ClientStore + AuditStore + JobStore + EventStore + OutboxStore {}
+pub trait Store:
+    ClientStore + AuditStore + JobStore + EventStore + OutboxStore + SiteStore
+{
+}
 
-impl<T: ClientStore + AuditStore + JobStore + EventStore + OutboxStore> Store for T {}
+impl<T: ClientStore + AuditStore + JobStore + EventStore + OutboxStore + SiteStore> Store for T {}
 
 /// Errors from the store. Messages are written for the person reading the adapter's log.
 #[derive(Debug, thiserror::Error)]

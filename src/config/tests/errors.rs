@@ -84,7 +84,7 @@ fn invalid_values_name_line_and_key() {
             "name = \"prod\"",
             "name = \"prod\"\npoll_interval = \"soon\"",
         );
-    let text = format!("listen = \"localhost\"\n{text}");
+    let text = format!("listen = \"localhost\"\ntoken_ttl = \"forever\"\n{text}");
     let shown = errors(&text);
     assert_error(
         &shown,
@@ -92,6 +92,7 @@ fn invalid_values_name_line_and_key() {
         "listen",
         "is not an address and port",
     );
+    assert_error(&shown, "adapter.toml:2:13", "token_ttl", "not a duration");
     assert_error(
         &shown,
         &at(&text, "0\nrequest"),
@@ -110,7 +111,7 @@ fn invalid_values_name_line_and_key() {
         "servicenow[0].poll_interval",
         "not a duration",
     );
-    assert_eq!(shown.lines().count(), 4, "{shown}");
+    assert_eq!(shown.lines().count(), 5, "{shown}");
 }
 
 #[test]

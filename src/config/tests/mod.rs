@@ -114,6 +114,7 @@ fn the_base_config_loads_with_defaults() {
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     let c = loaded.config;
     assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+    assert_eq!(c.token_ttl, crate::config::DEFAULT_TOKEN_TTL);
     assert_eq!(
         c.data_dir,
         PathBuf::from("/home/op/.local/share/deskbridge")
@@ -240,7 +241,7 @@ fn conversions_carry_identity_endpoints_and_timeouts() {
     assert!(cvad.connect_timeout <= cvad.request_timeout);
     let client = c.clients[0].to_new_api_client();
     assert_eq!(client.id, Some(c.clients[0].id));
-    assert_eq!(client.role, crate::adapter::store::clients::Role::Helpdesk);
+    assert_eq!(client.role, crate::model::Role::Helpdesk);
     assert_eq!(client.secret, SECRETS[2]);
     let sn = c.servicenow[0].to_servicenow_config();
     assert_eq!(sn.url, "https://acme.service-now.com");

@@ -7,6 +7,7 @@ mod events;
 mod jobs;
 mod outbox;
 mod rows;
+mod sites;
 mod tasks;
 
 use std::borrow::Cow;
@@ -25,11 +26,18 @@ use super::StoreError;
 
 /// The migrations this binary knows, embedded so a deployed binary needs no files beside it.
 /// Append new ones; never edit an applied one (sqlx checks their checksums).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../../../migrations/sqlite/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "site flags",
+        include_str!("../../../../migrations/sqlite/0002_site_flags.sql"),
+    ),
+];
 
 /// How long a statement waits for another connection's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,0 +1,92 @@
+//! The adapter's HTTP API under `/api/v1` (axum): OAuth client-credentials tokens, bearer
+//! authentication with roles, audit of every mutating call and every denial, and the JSON
+//! error shape `{"error":{"code":…,"message":…}}` for every failure.
+//!
+//! One table ([`routes::ROUTES`]) names every endpoint with its method, path, required role
+//! and audit action; the router and the OpenAPI document are both built from it.
+
+pub mod audit_log;
+pub mod body;
+pub mod bootstrap;
+pub mod error;
+pub mod guard;
+pub mod health;
+pub mod oauth;
+pub mod openapi;
+pub mod request_id;
+pub mod routes;
+pub mod server;
+pub mod sites;
+pub mod token;
+pub mod whoami;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::adapter::store::{Store, StoreError};
+use crate::config::AdapterConfig;
+
+pub use error::ApiError;
+pub use guard::Caller;
+pub use server::ApiServer;
+pub use token::{Claims, TokenSigner};
+
+/// Largest request body accepted (1 MiB); larger ones get 413 before any handler runs.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub use crate::config::DEFAULT_TOKEN_TTL;
+
+/// Settings of the API that are not in the config file.
+#[derive(Debug, Clone)]
+pub struct ApiOptions {
+    pub token_ttl: Duration,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        ApiOptions {
+            token_ttl: DEFAULT_TOKEN_TTL,
+        }
+    }
+}
+
+/// What every handler shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<AdapterConfig>,
+    pub signer: Arc<TokenSigner>,
+    pub options: ApiOptions,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("sites", &self.config.sites.len())
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Reads the token signing key from the store (creating it on first start), so every
+    /// replica on the same database signs and accepts the same tokens.
+    pub async fn new(
+        store: Arc<dyn Store>,
+        config: AdapterConfig,
+        options: ApiOptions,
+    ) -> Result<AppState, StoreError> {
+        let key = store.signing_key().await?;
+        Ok(AppState {
+            store,
+            config: Arc::new(config),
+            signer: Arc::new(TokenSigner::new(key)),
+            options,
+        })
+    }
+}
+
+/// The whole API as an axum router, state applied.
+pub fn router(state: AppState) -> axum::Router {
+    routes::build(state)
+}

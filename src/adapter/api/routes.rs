@@ -1,0 +1,217 @@
+//! The table of every endpoint, and the router built from it. The OpenAPI document is built
+//! from the same table, so what is documented is what is served.
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::Method;
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::routing::{MethodFilter, MethodRouter, on};
+
+use super::{
+    AppState, MAX_BODY_BYTES, audit_log, error, guard, health, oauth, openapi, request_id, sites,
+    whoami,
+};
+use crate::adapter::store::Role;
+
+/// Who may call an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token: the token endpoint itself and the probes of process managers.
+    Public,
+    /// A bearer token of a client with at least this role.
+    Role(Role),
+}
+
+/// Which handler serves an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Token,
+    Healthz,
+    Readyz,
+    OpenApi,
+    Whoami,
+    Audit,
+    Sites,
+    SiteEnable,
+    SiteDisable,
+}
+
+/// One endpoint.
+#[derive(Debug)]
+pub struct RouteSpec {
+    pub method: Method,
+    /// axum path syntax, which is also OpenAPI's: `/api/v1/sites/{name}/enable`.
+    pub path: &'static str,
+    pub operation: Operation,
+    pub access: Access,
+    /// Name of the action in the audit log.
+    pub action: &'static str,
+    /// Changes state: every call is audited, not only denied ones.
+    pub mutating: bool,
+    /// What the path's one parameter names, for the audit entry's targets (`site`).
+    pub target: Option<&'static str>,
+    pub summary: &'static str,
+}
+
+impl RouteSpec {
+    /// `POST /api/v1/sites/{name}/disable`, as messages show it.
+    pub fn describe(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
+/// Every endpoint the adapter serves.
+pub static ROUTES: &[RouteSpec] = &[
+    RouteSpec {
+        method: Method::POST,
+        path: "/api/v1/token",
+        operation: Operation::Token,
+        access: Access::Public,
+        action: "token.issue",
+        mutating: true,
+        target: None,
+        summary: "Get an access token with the OAuth 2 client-credentials grant",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/healthz",
+        operation: Operation::Healthz,
+        access: Access::Public,
+        action: "healthz",
+        mutating: false,
+        target: None,
+        summary: "The process is up",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/readyz",
+        operation: Operation::Readyz,
+        access: Access::Public,
+        action: "readyz",
+        mutating: false,
+        target: None,
+        summary: "The adapter can serve: its store answers",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/openapi.json",
+        operation: Operation::OpenApi,
+        access: Access::Role(Role::Viewer),
+        action: "openapi.read",
+        mutating: false,
+        target: None,
+        summary: "This document",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/whoami",
+        operation: Operation::Whoami,
+        access: Access::Role(Role::Viewer),
+        action: "whoami",
+        mutating: false,
+        target: None,
+        summary: "The calling client: id, name, role and token expiry",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/audit",
+        operation: Operation::Audit,
+        access: Access::Role(Role::Viewer),
+        action: "audit.read",
+        mutating: false,
+        target: None,
+        summary: "The audit log, newest first, filtered and cursor-paged",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/sites",
+        operation: Operation::Sites,
+        access: Access::Role(Role::Viewer),
+        action: "sites.read",
+        mutating: false,
+        target: None,
+        summary: "The configured CVAD sites and whether each is enabled",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/api/v1/sites/{name}/enable",
+        operation: Operation::SiteEnable,
+        access: Access::Role(Role::Admin),
+        action: "site.enable",
+        mutating: true,
+        target: Some("site"),
+        summary: "Enable a site: it takes actions again",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/api/v1/sites/{name}/disable",
+        operation: Operation::SiteDisable,
+        access: Access::Role(Role::Admin),
+        action: "site.disable",
+        mutating: true,
+        target: Some("site"),
+        summary: "Disable a site: it takes no actions until enabled",
+    },
+];
+
+fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
+    // Every method in the table is a standard one, which MethodFilter covers.
+    let filter = MethodFilter::try_from(spec.method.clone()).unwrap_or(MethodFilter::GET);
+    match spec.operation {
+        Operation::Token => on(filter, oauth::token),
+        Operation::Healthz => on(filter, health::healthz),
+        Operation::Readyz => on(filter, health::readyz),
+        Operation::OpenApi => on(filter, openapi::serve),
+        Operation::Whoami => on(filter, whoami::whoami),
+        Operation::Audit => on(filter, audit_log::list),
+        Operation::Sites => on(filter, sites::list),
+        Operation::SiteEnable => on(filter, sites::enable),
+        Operation::SiteDisable => on(filter, sites::disable),
+    }
+}
+
+/// The router: each table entry with its guard, JSON answers for unknown paths and methods,
+/// the body limit, and the request id around everything.
+pub fn build(state: AppState) -> Router {
+    let mut router = Router::new();
+    for spec in ROUTES {
+        let mut method_router = handler(spec);
+        if let Access::Role(_) = spec.access {
+            // route_layer: the guard runs only when the route matched, so an unknown method
+            // is still a 405, not a 401.
+            method_router = method_router.route_layer(from_fn_with_state(
+                state.clone(),
+                move |state: State<AppState>, request: Request, next: Next| {
+                    guard::guard(state, spec, request, next)
+                },
+            ));
+        }
+        router = router.route(spec.path, method_router);
+    }
+    router
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(from_fn(request_id::layer))
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_has_a_standard_method_and_a_unique_place() {
+        for spec in ROUTES {
+            assert!(
+                MethodFilter::try_from(spec.method.clone()).is_ok(),
+                "{spec:?}"
+            );
+            assert_eq!(spec.target.is_some(), spec.path.contains('{'), "{spec:?}");
+        }
+        let mut seen: Vec<String> = ROUTES.iter().map(RouteSpec::describe).collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), ROUTES.len());
+    }
+}

@@ -1,0 +1,332 @@
+//! `deskbridge serve`: the adapter. `--config adapter.toml` for real sites; `--lab` wires it
+//! to an in-process lab with a generated admin client, for demos, the console and tests.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use rand::RngCore;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::adapter::api::bootstrap::sync_clients;
+use crate::adapter::api::{ApiOptions, ApiServer, AppState};
+use crate::adapter::store::{self, Store};
+use crate::config::{
+    AdapterConfig, ApiClientConfig, DEFAULT_CLOSE_CODE, DEFAULT_CONCURRENCY, DEFAULT_POLL_INTERVAL,
+    DEFAULT_SERVICENOW_TIMEOUT, DEFAULT_SITE_TIMEOUT, DEFAULT_TOKEN_TTL, QueueConfig, Role,
+    ServiceNowInstanceConfig, SiteConfig, StoreConfig,
+};
+use crate::cvad::CvadAuth;
+use crate::lab::{Lab, LabInfo, LabOptions, Scale, SiteCredentials};
+use crate::model::TicketKind;
+use crate::secret::Secret;
+use crate::servicenow::{Auth, OAuthGrant};
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The adapter's config file (see adapter.example.toml).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "lab",
+        conflicts_with = "lab"
+    )]
+    pub config: Option<PathBuf>,
+    /// Serve an in-process lab instead of real sites, with a generated admin API client.
+    #[arg(long)]
+    pub lab: bool,
+    /// With --lab: how much data the lab generates.
+    #[arg(long, value_enum, default_value_t = Scale::Small, requires = "lab")]
+    pub scale: Scale,
+    /// With --lab: seed for the generated data.
+    #[arg(long, default_value_t = 1, requires = "lab")]
+    pub seed: u64,
+    /// With --lab: keep tickets, logons and logoffs arriving.
+    #[arg(long, requires = "lab")]
+    pub live: bool,
+    /// With --lab: keep the store here instead of a fresh temporary folder (removed at exit).
+    #[arg(long, value_name = "DIR", requires = "lab")]
+    pub data_dir: Option<PathBuf>,
+    /// With --lab: print one JSON line (url, client_id, client_secret, lab) once ready.
+    #[arg(long, requires = "lab")]
+    pub json: bool,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    match &args.config {
+        Some(path) => serve_config(path.clone()).await,
+        None => serve_lab(args).await,
+    }
+}
+
+/// Opens nothing but the store, syncs the configured clients and starts listening.
+async fn start(config: AdapterConfig, store: Arc<dyn Store>) -> anyhow::Result<ApiServer> {
+    let report = sync_clients(store.as_ref(), &config.clients)
+        .await
+        .context("cannot record the configured API clients in the store")?;
+    for warning in &report.warnings {
+        tracing::warn!("{warning}");
+    }
+    tracing::info!(
+        created = ?report.created,
+        updated = ?report.updated,
+        disabled = ?report.disabled,
+        "API clients synced from the config"
+    );
+    if !config.listen.ip().is_loopback() {
+        tracing::warn!(
+            listen = %config.listen,
+            "the API speaks plain HTTP on a non-loopback address; put a TLS reverse proxy in \
+             front of it"
+        );
+    }
+    let listen = config.listen;
+    let options = ApiOptions {
+        token_ttl: config.token_ttl,
+    };
+    let state = AppState::new(store, config, options)
+        .await
+        .context("cannot read the token signing key from the store")?;
+    ApiServer::start(listen, state)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))
+}
+
+async fn serve_config(path: PathBuf) -> anyhow::Result<()> {
+    let loaded = match AdapterConfig::load(&path) {
+        Ok(loaded) => loaded,
+        Err(errors) => {
+            // One diagnostic per line, as the config module formats them: file:line:col key.
+            for diagnostic in errors.iter() {
+                eprintln!("{diagnostic}");
+            }
+            anyhow::bail!(
+                "{} has {} error(s); the adapter did not start",
+                path.display(),
+                errors.len()
+            );
+        }
+    };
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    let config = loaded.config;
+    let url = config.store.url();
+    let store = store::open(&url)
+        .await
+        .with_context(|| format!("cannot open the store {url}"))?;
+    let server = start(config, store).await?;
+    eprintln!(
+        "deskbridge serve: listening on {} (API under /api/v1); Ctrl-C stops it",
+        server.url()
+    );
+    wait_for_stop().await;
+    eprintln!("deskbridge serve: stopping");
+    server.shutdown().await.context("the API server failed")?;
+    Ok(())
+}
+
+async fn serve_lab(args: ServeArgs) -> anyhow::Result<()> {
+    let lab = Lab::start(LabOptions {
+        seed: args.seed,
+        scale: args.scale,
+        live: args.live,
+        ..LabOptions::default()
+    })
+    .await
+    .context("cannot start the lab")?;
+    let result = serve_with_lab(&args, lab.info()).await;
+    lab.shutdown().await;
+    result
+}
+
+async fn serve_with_lab(args: &ServeArgs, info: &LabInfo) -> anyhow::Result<()> {
+    let (data_dir, temporary) = match &args.data_dir {
+        Some(dir) => (dir.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!(
+                "deskbridge-serve-{}-{}",
+                std::process::id(),
+                Uuid::new_v4().simple()
+            )),
+            true,
+        ),
+    };
+    let result = serve_lab_in(args, info, &data_dir).await;
+    if temporary {
+        let _ = std::fs::remove_dir_all(&data_dir);
+    }
+    result
+}
+
+async fn serve_lab_in(
+    args: &ServeArgs,
+    info: &LabInfo,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let store_config = StoreConfig::Sqlite {
+        path: data_dir.join("deskbridge.db"),
+    };
+    let url = store_config.url();
+    let store = store::open(&url)
+        .await
+        .with_context(|| format!("cannot open the store {url}"))?;
+    // A reused --data-dir already has an `admin` client: keep its id (names are unique) and
+    // give it a fresh secret.
+    let admin_id = match store.get_client_by_name(ADMIN).await? {
+        Some(existing) => existing.id,
+        None => Uuid::new_v4(),
+    };
+    let secret = random_secret();
+    let config = lab_config(info, data_dir, store_config, admin_id, &secret);
+    let server = start(config, store).await?;
+
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let line = json!({
+            "url": server.url(),
+            "client_id": admin_id,
+            "client_secret": secret.expose(),
+            "lab": info,
+        });
+        writeln!(out, "{line}")?;
+    } else {
+        write!(
+            out,
+            "deskbridge adapter is running on {} (API under /api/v1; Ctrl-C stops it)\n\
+             admin API client  id {admin_id}  secret {}\n\
+             store             {url}\n\n{}",
+            server.url(),
+            secret.expose(),
+            super::lab::describe(info)
+        )?;
+    }
+    out.flush()?;
+    drop(out);
+    wait_for_stop().await;
+    server.shutdown().await.context("the API server failed")?;
+    Ok(())
+}
+
+/// Name of the generated API client of `serve --lab`.
+const ADMIN: &str = "admin";
+
+fn random_secret() -> Secret {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    Secret::new(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// The adapter config a lab stands for: its sites and ServiceNow instances with their
+/// credentials, the store in `data_dir`, loopback on a free port, and one admin client.
+pub fn lab_config(
+    info: &LabInfo,
+    data_dir: &std::path::Path,
+    store: StoreConfig,
+    admin_id: Uuid,
+    admin_secret: &Secret,
+) -> AdapterConfig {
+    let sites = info
+        .sites
+        .iter()
+        .map(|site| SiteConfig {
+            name: site.name.clone(),
+            kind: site.kind,
+            endpoints: site.endpoints.clone(),
+            customer_id: site.customer_id.clone(),
+            site_id: site.site_id.clone(),
+            auth: match &site.credentials {
+                SiteCredentials::Basic { username, password } => CvadAuth::OnPrem {
+                    username: username.clone(),
+                    password: Secret::new(password.clone()),
+                },
+                SiteCredentials::Client {
+                    client_id,
+                    client_secret,
+                } => CvadAuth::Cloud {
+                    token_url: site.token_url.clone(),
+                    client_id: client_id.clone(),
+                    client_secret: Secret::new(client_secret.clone()),
+                },
+            },
+            enabled: true,
+            concurrency: DEFAULT_CONCURRENCY,
+            rate_limit: None,
+            request_timeout: DEFAULT_SITE_TIMEOUT,
+        })
+        .collect();
+    let servicenow = info
+        .servicenow
+        .iter()
+        .map(|sn| ServiceNowInstanceConfig {
+            name: sn.name.clone(),
+            url: sn.url.clone(),
+            auth: Auth::OAuth {
+                client_id: sn.client_id.clone(),
+                client_secret: Secret::new(sn.client_secret.clone()),
+                grant: OAuthGrant::Password {
+                    username: sn.username.clone(),
+                    password: Secret::new(sn.password.clone()),
+                },
+            },
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            request_timeout: DEFAULT_SERVICENOW_TIMEOUT,
+            // The lab's helpdesk groups (see lab::servicenow::seed).
+            queues: vec![QueueConfig {
+                name: "helpdesk".to_owned(),
+                tables: vec![
+                    TicketKind::Incident,
+                    TicketKind::RequestedItem,
+                    TicketKind::CatalogTask,
+                ],
+                assignment_groups: vec!["Service Desk".to_owned(), "Citrix Operations".to_owned()],
+                catalog_items: Vec::new(),
+            }],
+            auto_fulfil: Vec::new(),
+            resolve_close_code: DEFAULT_CLOSE_CODE.to_owned(),
+            failure_assignment_group: None,
+        })
+        .collect();
+    AdapterConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        data_dir: data_dir.to_path_buf(),
+        store,
+        token_ttl: DEFAULT_TOKEN_TTL,
+        sites,
+        servicenow,
+        clients: vec![ApiClientConfig {
+            id: admin_id,
+            name: ADMIN.to_owned(),
+            role: Role::Admin,
+            secret: admin_secret.clone(),
+            enabled: true,
+        }],
+    }
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -720,7 +720,16 @@ async fn openapi_document_matches_the_router() {
                 .await
                 .expect("request");
             let status = response.status();
-            let body: Value = response.json().await.unwrap_or(Value::Null);
+            let streaming = response
+                .headers()
+                .get("content-type")
+                .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+            // An event stream never ends by itself: seeing it answer is enough.
+            let body: Value = if streaming {
+                Value::Null
+            } else {
+                response.json().await.unwrap_or(Value::Null)
+            };
             if documented {
                 assert!(
                     status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
@@ -739,7 +748,7 @@ async fn openapi_document_matches_the_router() {
             }
         }
     }
-    let (status, body) = adapter.get("/api/v1/jobs", Some(&admin)).await;
+    let (status, body) = adapter.get("/api/v1/no-such-endpoint", Some(&admin)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(error_code(&body), "not_found");
     adapter.stop().await;

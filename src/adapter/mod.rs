@@ -2,4 +2,6 @@
 //! foundation (tokens, roles, audit, sites); inventory, jobs, tickets and events come next.
 
 pub mod api;
+pub mod engine;
+pub mod inventory;
 pub mod store;

@@ -91,6 +91,40 @@ async fn start(config: AdapterConfig, store: Arc<dyn Store>) -> anyhow::Result<A
     let state = AppState::new(store, config, options)
         .await
         .context("cannot read the token signing key from the store")?;
+    // One inventory refresher per site (disabled sites are listed, not refreshed). They stop
+    // with the server: its graceful shutdown drops the state, whose inventory signals them.
+    state.inventory.start();
+    // The job engine (src/adapter/engine): one worker per site. It stops claiming on the same
+    // signal that stops the server and lets running tasks finish for its grace period; a task
+    // still running when the process exits keeps its lease and the next start resumes it.
+    // After its actions the engine asks the inventory to refresh the site (coalesced).
+    let inventory = state.inventory.clone();
+    let refresh = move |site: &str| {
+        let (inventory, site) = (inventory.clone(), site.to_owned());
+        tokio::spawn(async move {
+            if let Err(e) = inventory.refresh_now(&site).await {
+                tracing::debug!(%site, error = %e, "refresh after a job action failed");
+            }
+        });
+    };
+    let engine = crate::adapter::engine::Engine::start(
+        Arc::clone(&state.store),
+        &state.config.sites,
+        crate::adapter::engine::EngineOptions {
+            after_action: Some(Arc::new(refresh)),
+            ..Default::default()
+        },
+    )
+    .context("cannot start the job engine")?;
+    let mut state = state;
+    state.jobs = Some(engine.handle());
+    // Keeps the event feed within the retention that GET /api/v1/events announces.
+    let pruner = crate::adapter::api::events::spawn_pruner(Arc::clone(&state.store));
+    tokio::spawn(async move {
+        wait_for_stop().await;
+        pruner.abort();
+        engine.shutdown().await;
+    });
     ApiServer::start(listen, state)
         .await
         .with_context(|| format!("cannot listen on {listen}"))

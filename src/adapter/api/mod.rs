@@ -9,8 +9,11 @@ pub mod audit_log;
 pub mod body;
 pub mod bootstrap;
 pub mod error;
+pub mod events;
 pub mod guard;
 pub mod health;
+pub mod inventory;
+pub mod jobs;
 pub mod oauth;
 pub mod openapi;
 pub mod request_id;
@@ -57,6 +60,14 @@ pub struct AppState {
     pub config: Arc<AdapterConfig>,
     pub signer: Arc<TokenSigner>,
     pub options: ApiOptions,
+    /// Every site's cached inventory; its refreshers run once `serve` starts them.
+    pub inventory: crate::adapter::inventory::Inventory,
+    /// The job engine's handle (site clients, wake-up); `None` when no engine runs, as in
+    /// API-only tests: jobs are then stored and wait for an engine.
+    pub jobs: Option<crate::adapter::engine::JobsHandle>,
+    /// Set when the server stops, so long-lived responses (event streams) end and the
+    /// graceful shutdown does not wait for consoles that never disconnect.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -78,9 +89,12 @@ impl AppState {
     ) -> Result<AppState, StoreError> {
         let key = store.signing_key().await?;
         Ok(AppState {
+            inventory: crate::adapter::inventory::Inventory::new(Arc::clone(&store), &config),
+            jobs: None,
             store,
             config: Arc::new(config),
             signer: Arc::new(TokenSigner::new(key)),
+            closing: Arc::new(tokio::sync::watch::channel(false).0),
             options,
         })
     }

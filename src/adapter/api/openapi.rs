@@ -107,12 +107,41 @@ fn specifics(spec: &RouteSpec, op: &mut Map<String, Value>, responses: &mut Map<
             responses.insert("200".into(), ok(schema_ref("AuditPage")));
             responses.insert("400".into(), error_ref("An unknown or invalid parameter"));
         }
-        Operation::Sites => {
+        Operation::Sites
+        | Operation::DeliveryGroups
+        | Operation::Machines
+        | Operation::Sessions
+        | Operation::Users
+        | Operation::SiteSessions
+        | Operation::SiteMachines => super::inventory::openapi(spec.operation, op, responses),
+        Operation::JobCreate
+        | Operation::JobList
+        | Operation::JobGet
+        | Operation::JobCancel
+        | Operation::JobRetry => super::jobs::document(spec.operation, op, responses),
+        Operation::Events => {
+            op.insert("parameters".into(), json!([
+                { "name": "Last-Event-ID", "in": "header", "required": false,
+                  "description": "Resume after this event id (SSE reconnect)",
+                  "schema": { "type": "integer", "minimum": 0 } },
+                { "name": "since", "in": "query", "required": false,
+                  "description": "Same as Last-Event-ID, for clients that cannot set headers",
+                  "schema": { "type": "integer", "minimum": 0 } },
+                string_param("kinds", "query", "Comma-separated: job, task, inventory, ticket, site")
+            ]));
             responses.insert(
                 "200".into(),
-                ok(json!({ "type": "object", "properties": {
-                "items": { "type": "array", "items": schema_ref("Site") },
-                "next_cursor": { "type": "string", "nullable": true } } })),
+                json!({
+                    "description": "An event stream. The first message, `hello`, states where it \
+                        resumes and the retention window (24 h, at most 100,000 events); each \
+                        later message has the event id as its SSE id and the kind as its SSE event \
+                        name. A `reset` message means events the client asked for were pruned.",
+                    "content": { "text/event-stream": { "schema": { "type": "string" } } }
+                }),
+            );
+            responses.insert(
+                "400".into(),
+                error_ref("A bad Last-Event-ID, since or kinds"),
             );
         }
         Operation::SiteEnable | Operation::SiteDisable => {

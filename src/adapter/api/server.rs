@@ -23,12 +23,14 @@ impl ApiServer {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
+        let closing = std::sync::Arc::clone(&state.closing);
         let app = router(state);
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
-                .with_graceful_shutdown(async {
+                .with_graceful_shutdown(async move {
                     // A dropped sender stops the server as well: nobody is left to ask.
                     let _ = stopped.await;
+                    closing.send_replace(true);
                 })
                 .await
         });

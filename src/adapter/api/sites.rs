@@ -1,6 +1,7 @@
-//! `GET /api/v1/sites` and `POST /api/v1/sites/{name}/enable|disable`: the configured sites
-//! and the operator's switch for each. A switch is stored, so it outlives a restart and holds
-//! for every replica; until a site is switched, the config's `enabled` applies.
+//! `POST /api/v1/sites/{name}/enable|disable`: the operator's switch for each configured site
+//! (the sites list, with inventory, is in `inventory.rs`). A switch is stored, so it outlives
+//! a restart and holds for every replica; until a site is switched, the config's `enabled`
+//! applies.
 
 use axum::extract::State;
 use axum::{Extension, Json};
@@ -15,7 +16,7 @@ use crate::adapter::store::SiteFlag;
 use crate::config::SiteConfig;
 use crate::model::SiteKind;
 
-/// One site as the API shows it. Inventory (zones, health, counts) joins in a later step.
+/// One site as configured and switched; the sites list adds its inventory state to it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SiteView {
     pub name: String,
@@ -33,12 +34,6 @@ pub struct SiteView {
     pub changed_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct SitePage {
-    pub items: Vec<SiteView>,
-    pub next_cursor: Option<String>,
-}
-
 /// Optional body of enable/disable.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,7 +42,9 @@ pub struct SwitchBody {
     pub reason: Option<String>,
 }
 
-fn view(site: &SiteConfig, flag: Option<&SiteFlag>) -> SiteView {
+/// The site as configured and switched; `api::inventory` adds its inventory state for the
+/// sites list.
+pub(crate) fn view(site: &SiteConfig, flag: Option<&SiteFlag>) -> SiteView {
     SiteView {
         name: site.name.clone(),
         kind: site.kind,
@@ -59,20 +56,6 @@ fn view(site: &SiteConfig, flag: Option<&SiteFlag>) -> SiteView {
         changed_by: flag.map(|f| f.changed_by.clone()),
         changed_at: flag.map(|f| f.updated_at),
     }
-}
-
-pub async fn list(State(state): State<AppState>) -> Result<Json<SitePage>, ApiError> {
-    let flags = state.store.site_flags().await.map_err(ApiError::store)?;
-    let items = state
-        .config
-        .sites
-        .iter()
-        .map(|site| view(site, flags.iter().find(|f| f.name == site.name)))
-        .collect();
-    Ok(Json(SitePage {
-        items,
-        next_cursor: None,
-    }))
 }
 
 async fn switch(

@@ -1,0 +1,170 @@
+//! Jobs, tasks and attempts as the API shows them, built from the store's records.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::super::AppState;
+use super::super::error::ApiError;
+use crate::adapter::store::{
+    Attempt, Job, JobDetail, JobState, Progress, Task, TaskState, TicketRef,
+};
+
+#[derive(Debug, Serialize)]
+pub struct ProgressView {
+    pub total: u32,
+    pub queued: u32,
+    pub running: u32,
+    pub succeeded: u32,
+    pub failed: u32,
+    pub cancelled: u32,
+}
+
+impl From<Progress> for ProgressView {
+    fn from(p: Progress) -> Self {
+        ProgressView {
+            total: p.total,
+            queued: p.queued,
+            running: p.running,
+            succeeded: p.succeeded,
+            failed: p.failed,
+            cancelled: p.cancelled,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AttemptView {
+    pub number: u32,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub outcome: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TaskView {
+    pub id: i64,
+    pub site: String,
+    pub target_id: String,
+    pub display_name: String,
+    pub state: TaskState,
+    pub percent: u8,
+    pub attempt_count: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub result: Option<String>,
+    pub error: Option<String>,
+    /// The site's asynchronous job, when the action ran as one.
+    pub external_job_id: Option<String>,
+    pub attempts: Vec<AttemptView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JobView {
+    pub id: Uuid,
+    pub action: String,
+    pub requested_by: String,
+    pub ticket: Option<TicketRef>,
+    pub params: Value,
+    pub idempotency_key: Option<String>,
+    pub state: JobState,
+    pub progress: ProgressView,
+    pub cancel_requested_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// When the job succeeded: what was done.
+    pub result: Option<String>,
+    /// When tasks failed: how many, and the first reason.
+    pub error: Option<String>,
+    /// Only in single-job answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<Vec<TaskView>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JobPageView {
+    pub items: Vec<JobView>,
+    pub next_cursor: Option<String>,
+}
+
+fn summary(job: &Job, tasks: Option<&[Task]>) -> (Option<String>, Option<String>) {
+    let p = job.progress;
+    match job.state {
+        JobState::Succeeded => (
+            Some(format!("{} of {} targets done", p.succeeded, p.total)),
+            None,
+        ),
+        JobState::Failed | JobState::PartiallyFailed => {
+            let first = tasks
+                .and_then(|t| t.iter().find(|t| t.state == TaskState::Failed))
+                .and_then(|t| {
+                    t.error
+                        .as_ref()
+                        .map(|e| format!("; first: {} {}: {e}", t.site, t.target_id))
+                })
+                .unwrap_or_default();
+            (
+                None,
+                Some(format!("{} of {} targets failed{first}", p.failed, p.total)),
+            )
+        }
+        _ => (None, None),
+    }
+}
+
+pub(super) fn job_view(job: Job, tasks: Option<Vec<TaskView>>, raw: Option<&[Task]>) -> JobView {
+    let (result, error) = summary(&job, raw);
+    JobView {
+        id: job.id,
+        action: job.action,
+        requested_by: job.requested_by,
+        ticket: job.ticket,
+        params: job.params,
+        idempotency_key: job.idempotency_key,
+        state: job.state,
+        progress: job.progress.into(),
+        cancel_requested_at: job.cancel_requested_at,
+        created_at: job.created_at,
+        updated_at: job.updated_at,
+        result,
+        error,
+        tasks,
+    }
+}
+
+fn attempt_view(a: Attempt) -> AttemptView {
+    AttemptView {
+        number: a.number,
+        started_at: a.started_at,
+        ended_at: a.ended_at,
+        outcome: a.outcome.map(|o| o.as_str().to_owned()),
+        error: a.error,
+    }
+}
+
+pub(super) async fn detail_view(state: &AppState, detail: JobDetail) -> Result<JobView, ApiError> {
+    let mut tasks = Vec::with_capacity(detail.tasks.len());
+    for t in &detail.tasks {
+        let attempts = state
+            .store
+            .list_attempts(t.id)
+            .await
+            .map_err(ApiError::store)?;
+        tasks.push(TaskView {
+            id: t.id,
+            site: t.site.clone(),
+            target_id: t.target_id.clone(),
+            display_name: t.display_name.clone(),
+            state: t.state,
+            percent: t.percent,
+            attempt_count: t.attempts,
+            next_attempt_at: t.next_attempt_at,
+            result: t.result.clone(),
+            error: t.error.clone(),
+            external_job_id: t.external_job_id.clone(),
+            attempts: attempts.into_iter().map(attempt_view).collect(),
+        });
+    }
+    Ok(job_view(detail.job, Some(tasks), Some(&detail.tasks)))
+}

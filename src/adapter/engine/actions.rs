@@ -1,0 +1,396 @@
+//! The action registry: every action a job can run, with the role it needs, the kind of
+//! target it takes, and the validation of its parameters. What each action does at a site is in
+//! [`super::run`]; this module is pure data and checks, shared by the API and the workers.
+
+use serde_json::{Map, Value, json};
+
+use crate::adapter::store::Role;
+use crate::cvad::MessageStyle;
+use crate::model::PowerAction;
+
+/// What a target id names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    /// A session id.
+    Session,
+    /// A machine id or `DOMAIN\NAME`.
+    Machine,
+    /// A user (`DOMAIN\user`): expanded into one task per session when the job is created.
+    User,
+}
+
+impl TargetKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Session => "session",
+            TargetKind::Machine => "machine",
+            TargetKind::User => "user",
+        }
+    }
+}
+
+/// One entry of the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActionSpec {
+    pub name: &'static str,
+    pub role: Role,
+    pub target: TargetKind,
+    /// The parameters, as the API documents them.
+    pub params: &'static str,
+    pub summary: &'static str,
+}
+
+/// Every action jobs can run. Later issues add entries here and an arm in [`super::run`].
+pub static ACTIONS: &[ActionSpec] = &[
+    ActionSpec {
+        name: "session.logoff",
+        role: Role::Helpdesk,
+        target: TargetKind::Session,
+        params: "none",
+        summary: "Log a session off (the helpdesk \"reset\")",
+    },
+    ActionSpec {
+        name: "session.disconnect",
+        role: Role::Helpdesk,
+        target: TargetKind::Session,
+        params: "none",
+        summary: "Disconnect a session; it keeps running",
+    },
+    ActionSpec {
+        name: "session.message",
+        role: Role::Helpdesk,
+        target: TargetKind::Session,
+        params: "title (string), text (string), style (Information|Exclamation|Question|Critical, default Information)",
+        summary: "Show a message box in a session",
+    },
+    ActionSpec {
+        name: "user.logoff",
+        role: Role::Helpdesk,
+        target: TargetKind::User,
+        params: "none",
+        summary: "Log off every session of a user (one task per session found)",
+    },
+    ActionSpec {
+        name: "machine.start",
+        role: Role::Admin,
+        target: TargetKind::Machine,
+        params: "none",
+        summary: "Power a machine on",
+    },
+    ActionSpec {
+        name: "machine.shutdown",
+        role: Role::Admin,
+        target: TargetKind::Machine,
+        params: "force (bool, default false: power off instead of shutting down)",
+        summary: "Shut a machine down",
+    },
+    ActionSpec {
+        name: "machine.restart",
+        role: Role::Admin,
+        target: TargetKind::Machine,
+        params: "force (bool, default false: reset instead of restart)",
+        summary: "Restart a machine",
+    },
+    ActionSpec {
+        name: "machine.maintenance",
+        role: Role::Admin,
+        target: TargetKind::Machine,
+        params: "on (bool, required)",
+        summary: "Turn a machine's maintenance mode on or off",
+    },
+];
+
+/// The action called `name`, if it exists.
+pub fn lookup(name: &str) -> Option<&'static ActionSpec> {
+    ACTIONS.iter().find(|a| a.name == name)
+}
+
+/// The names of every action, for error messages.
+pub fn names() -> String {
+    ACTIONS
+        .iter()
+        .map(|a| a.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What a task does at its site, with typed parameters. `user.logoff` jobs run
+/// [`Operation::Logoff`] on each session they were expanded into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operation {
+    Logoff,
+    Disconnect,
+    Message {
+        title: String,
+        text: String,
+        style: MessageStyle,
+    },
+    Power {
+        action: PowerAction,
+        force: bool,
+    },
+    Maintenance {
+        on: bool,
+    },
+}
+
+/// Longest message title and text accepted: what a Windows message box shows sensibly.
+pub const MAX_TITLE: usize = 256;
+pub const MAX_TEXT: usize = 4096;
+
+fn params_object<'a>(action: &str, params: &'a Value) -> Result<&'a Map<String, Value>, String> {
+    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    match params {
+        Value::Null => Ok(EMPTY.get_or_init(Map::new)),
+        Value::Object(map) => Ok(map),
+        other => Err(format!(
+            "params of {action} must be a JSON object, not {}",
+            kind_of(other)
+        )),
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Refuses parameters the action does not know: a misspelt `forse` must not silently do a
+/// graceful restart.
+fn only(action: &str, map: &Map<String, Value>, allowed: &[&str]) -> Result<(), String> {
+    for key in map.keys() {
+        if !allowed.contains(&key.as_str()) {
+            let known = if allowed.is_empty() {
+                "it takes no parameters".to_owned()
+            } else {
+                format!("it takes: {}", allowed.join(", "))
+            };
+            return Err(format!("{action} has no parameter {key:?}; {known}"));
+        }
+    }
+    Ok(())
+}
+
+fn bool_param(
+    action: &str,
+    map: &Map<String, Value>,
+    key: &str,
+    default: Option<bool>,
+) -> Result<bool, String> {
+    match map.get(key) {
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(other) => Err(format!(
+            "params.{key} of {action} must be true or false, not {}",
+            kind_of(other)
+        )),
+        None => default.ok_or_else(|| format!("{action} needs params.{key} (true or false)")),
+    }
+}
+
+fn string_param(
+    action: &str,
+    map: &Map<String, Value>,
+    key: &str,
+    max: usize,
+) -> Result<String, String> {
+    match map.get(key) {
+        Some(Value::String(s)) if s.trim().is_empty() => {
+            Err(format!("params.{key} of {action} must not be empty"))
+        }
+        Some(Value::String(s)) if s.chars().count() > max => Err(format!(
+            "params.{key} of {action} is {} characters long; at most {max} are allowed",
+            s.chars().count()
+        )),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(other) => Err(format!(
+            "params.{key} of {action} must be a string, not {}",
+            kind_of(other)
+        )),
+        None => Err(format!("{action} needs params.{key} (a string)")),
+    }
+}
+
+fn style(action: &str, map: &Map<String, Value>) -> Result<MessageStyle, String> {
+    const STYLES: [MessageStyle; 4] = [
+        MessageStyle::Information,
+        MessageStyle::Exclamation,
+        MessageStyle::Question,
+        MessageStyle::Critical,
+    ];
+    match map.get("style") {
+        None => Ok(MessageStyle::Information),
+        Some(Value::String(s)) => STYLES
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                format!(
+                    "params.style of {action} is {s:?}; use one of Information, Exclamation, \
+                     Question, Critical"
+                )
+            }),
+        Some(other) => Err(format!(
+            "params.style of {action} must be a string, not {}",
+            kind_of(other)
+        )),
+    }
+}
+
+/// Checks `params` for `action` and returns what a task runs. The message for a person says
+/// which parameter is wrong and what is expected.
+pub fn operation(action: &str, params: &Value) -> Result<Operation, String> {
+    let map = params_object(action, params)?;
+    match action {
+        "session.logoff" | "user.logoff" => {
+            only(action, map, &[])?;
+            Ok(Operation::Logoff)
+        }
+        "session.disconnect" => {
+            only(action, map, &[])?;
+            Ok(Operation::Disconnect)
+        }
+        "session.message" => {
+            only(action, map, &["title", "text", "style"])?;
+            Ok(Operation::Message {
+                title: string_param(action, map, "title", MAX_TITLE)?,
+                text: string_param(action, map, "text", MAX_TEXT)?,
+                style: style(action, map)?,
+            })
+        }
+        "machine.start" => {
+            only(action, map, &[])?;
+            Ok(Operation::Power {
+                action: PowerAction::Start,
+                force: false,
+            })
+        }
+        "machine.shutdown" | "machine.restart" => {
+            only(action, map, &["force"])?;
+            let power = if action == "machine.shutdown" {
+                PowerAction::Shutdown
+            } else {
+                PowerAction::Reboot
+            };
+            Ok(Operation::Power {
+                action: power,
+                force: bool_param(action, map, "force", Some(false))?,
+            })
+        }
+        "machine.maintenance" => {
+            only(action, map, &["on"])?;
+            Ok(Operation::Maintenance {
+                on: bool_param(action, map, "on", None)?,
+            })
+        }
+        other => Err(format!("unknown action {other:?}; known: {}", names())),
+    }
+}
+
+/// What each task of a stored job runs. `user.logoff` jobs store the users asked for in
+/// `params.users` (for idempotency and display); their tasks are session logoffs.
+pub fn task_operation(action: &str, params: &Value) -> Result<Operation, String> {
+    match action {
+        "user.logoff" => Ok(Operation::Logoff),
+        _ => operation(action, params),
+    }
+}
+
+/// The parameters as stored with the job: defaults filled in, so two requests that mean the
+/// same compare equal (idempotency) and the job shows exactly what ran.
+pub fn normalized_params(op: &Operation) -> Value {
+    match op {
+        Operation::Logoff | Operation::Disconnect => json!({}),
+        Operation::Message { title, text, style } => {
+            json!({ "title": title, "text": text, "style": style.as_str() })
+        }
+        // machine.start takes no force; the others store it.
+        Operation::Power {
+            action: PowerAction::Start,
+            ..
+        } => json!({}),
+        Operation::Power { force, .. } => json!({ "force": force }),
+        Operation::Maintenance { on } => json!({ "on": on }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_validates_its_parameters() {
+        for spec in ACTIONS {
+            assert!(lookup(spec.name).is_some());
+        }
+        assert_eq!(
+            operation("machine.restart", &json!({"force": true})),
+            Ok(Operation::Power {
+                action: PowerAction::Reboot,
+                force: true
+            })
+        );
+        assert!(
+            operation("machine.restart", &json!({"forse": true}))
+                .unwrap_err()
+                .contains("no parameter \"forse\"")
+        );
+        assert!(
+            operation("machine.maintenance", &json!({}))
+                .unwrap_err()
+                .contains("needs params.on")
+        );
+        assert!(
+            operation("machine.maintenance", &json!({"on": "yes"}))
+                .unwrap_err()
+                .contains("true or false")
+        );
+        assert!(
+            operation("session.message", &json!({"title": "t"}))
+                .unwrap_err()
+                .contains("params.text")
+        );
+        assert!(
+            operation(
+                "session.message",
+                &json!({"title": "t", "text": "x", "style": "Loud"})
+            )
+            .unwrap_err()
+            .contains("Loud")
+        );
+        assert!(operation("session.logoff", &json!([1])).is_err());
+        assert_eq!(
+            operation("session.logoff", &Value::Null),
+            Ok(Operation::Logoff)
+        );
+        assert!(
+            operation("nope", &Value::Null)
+                .unwrap_err()
+                .contains("session.logoff")
+        );
+    }
+
+    #[test]
+    fn roles_follow_the_brief() {
+        for spec in ACTIONS {
+            let expected = if spec.name.starts_with("machine.") {
+                Role::Admin
+            } else {
+                Role::Helpdesk
+            };
+            assert_eq!(spec.role, expected, "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn normalized_params_fill_defaults() {
+        let op = operation("machine.shutdown", &json!({})).expect("valid");
+        assert_eq!(normalized_params(&op), json!({"force": false}));
+        let op = operation("machine.start", &Value::Null).expect("valid");
+        assert_eq!(normalized_params(&op), json!({}));
+    }
+}

@@ -1,0 +1,252 @@
+//! The durable job engine: runs the tasks of jobs stored in [`crate::adapter::store`] against
+//! CVAD sites, one worker per site.
+//!
+//! - [`actions`]: the registry (name → role, target kind, parameter checks).
+//! - [`worker`]: per-site claiming with leases up to the site's `concurrency`, lease renewal,
+//!   recording each attempt's outcome; [`rate`]: the site's token bucket and retry backoff.
+//! - [`run`]: one task: check the target's state first, act only if needed, follow the site's
+//!   async job; [`expand`]: `user.logoff` targets into one task per session.
+//! - [`events`]: job and task changes as store events.
+//!
+//! Decisions:
+//! - A disabled site (config `enabled = false` or an operator's switch) takes no actions: its
+//!   tasks stay queued until the site is enabled again or the job is cancelled. Failing them
+//!   would turn a maintenance window into a pile of failed tickets.
+//! - Cancel: the store drops queued tasks; a running task finishes, unless its site job can be
+//!   cancelled, in which case it is cancelled at the site.
+//! - Crash: every task is leased; a dead engine's leases expire and any engine claims the tasks
+//!   again. The resumed task follows the site job it stored, or checks the target before
+//!   acting, so an action that happened is recorded as done, never repeated.
+//! - Transient failures (429, 503, unreachable connectors, connector outages) are retried with
+//!   exponential backoff and jitter up to [`RetryPolicy::max_attempts`]; permanent ones (400,
+//!   403, 404) fail at once, except a 404 on a logoff: the session is gone, which is success.
+
+pub mod actions;
+pub mod events;
+pub mod expand;
+pub mod rate;
+pub mod run;
+pub mod worker;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::adapter::store::Store;
+use crate::config::SiteConfig;
+use crate::cvad::{CvadClient, CvadError};
+
+pub use rate::{RetryPolicy, TokenBucket};
+use worker::{JobCache, SiteCtx};
+
+/// Extension point for the inventory: told after every action that changed a site, so its
+/// cache can refresh that site now instead of at the next periodic refresh. The engine knows
+/// nothing else about the inventory.
+///
+/// Calls are coalesced: at most one per site per [`REFRESH_COALESCE`], however many tasks end.
+pub trait AfterAction: Send + Sync {
+    /// Must return quickly (schedule the refresh, do not run it inline).
+    fn refresh_now(&self, site: &str);
+}
+
+impl<F: Fn(&str) + Send + Sync> AfterAction for F {
+    fn refresh_now(&self, site: &str) {
+        self(site)
+    }
+}
+
+/// How long after an action the inventory is asked to refresh: actions finishing meanwhile
+/// share the one refresh, so a bulk job of thousands causes a refresh a second, not thousands.
+pub const REFRESH_COALESCE: Duration = Duration::from_secs(1);
+
+/// How the engine runs. The defaults suit real sites; tests shorten the times.
+#[derive(Clone)]
+pub struct EngineOptions {
+    /// How long a claimed task is ours without renewal; renewed every third of it. A crashed
+    /// engine's tasks are resumed this long after the crash.
+    pub lease: Duration,
+    /// How often a worker looks for due tasks when nobody woke it.
+    pub claim_interval: Duration,
+    /// How often a site job is polled.
+    pub poll_interval: Duration,
+    /// The longest a site job is followed before the task fails.
+    pub job_timeout: Duration,
+    pub retry: RetryPolicy,
+    /// How long a clean shutdown waits for running tasks.
+    pub shutdown_grace: Duration,
+    pub after_action: Option<Arc<dyn AfterAction>>,
+}
+
+impl std::fmt::Debug for EngineOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineOptions")
+            .field("lease", &self.lease)
+            .field("claim_interval", &self.claim_interval)
+            .field("poll_interval", &self.poll_interval)
+            .field("job_timeout", &self.job_timeout)
+            .field("retry", &self.retry)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("after_action", &self.after_action.is_some())
+            .finish()
+    }
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            lease: Duration::from_secs(30),
+            claim_interval: Duration::from_millis(500),
+            poll_interval: Duration::from_millis(500),
+            job_timeout: Duration::from_secs(15 * 60),
+            retry: RetryPolicy::default(),
+            shutdown_grace: Duration::from_secs(10),
+            after_action: None,
+        }
+    }
+}
+
+/// What the workers of one engine share.
+pub struct Shared {
+    pub store: Arc<dyn Store>,
+    /// This engine's lease owner name: unique per start, so a restarted engine never mistakes
+    /// a dead predecessor's lease for its own.
+    pub owner: String,
+    pub options: EngineOptions,
+    sites: BTreeMap<String, Arc<SiteCtx>>,
+    wake: Notify,
+    jobs: JobCache,
+}
+
+/// What the API needs from the engine: the site clients (to expand `user.logoff`) and a way to
+/// wake the workers when a job arrives. Cheap to clone.
+#[derive(Clone)]
+pub struct JobsHandle {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for JobsHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobsHandle")
+            .field("owner", &self.shared.owner)
+            .field("sites", &self.shared.sites.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl JobsHandle {
+    /// Makes every worker look for due tasks now.
+    pub fn wake(&self) {
+        self.shared.wake.notify_waiters();
+    }
+
+    /// The CVAD client of a site.
+    pub fn client(&self, site: &str) -> Option<&CvadClient> {
+        self.shared.sites.get(site).map(|s| &s.client)
+    }
+}
+
+/// A running engine.
+pub struct Engine {
+    handle: JobsHandle,
+    stop: watch::Sender<bool>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("handle", &self.handle)
+            .field("workers", &self.workers.len())
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Starts one worker per configured site. Tasks left running by a crashed engine are
+    /// claimed again once their leases expire.
+    pub fn start(
+        store: Arc<dyn Store>,
+        sites: &[SiteConfig],
+        options: EngineOptions,
+    ) -> Result<Engine, CvadError> {
+        let mut contexts = BTreeMap::new();
+        for site in sites {
+            let ctx = SiteCtx {
+                name: site.name.clone(),
+                client: CvadClient::new(site.to_cvad_config())?,
+                limiter: TokenBucket::new(site.rate_limit),
+                concurrency: site.concurrency.max(1),
+                enabled_in_config: site.enabled,
+                refresh_pending: std::sync::atomic::AtomicBool::new(false),
+            };
+            contexts.insert(site.name.clone(), Arc::new(ctx));
+        }
+        let shared = Arc::new(Shared {
+            store,
+            owner: format!("engine-{}", Uuid::new_v4().simple()),
+            options,
+            sites: contexts,
+            wake: Notify::new(),
+            jobs: JobCache::default(),
+        });
+        let (stop, stopped) = watch::channel(false);
+        let workers = shared
+            .sites
+            .values()
+            .map(|site| {
+                tokio::spawn(worker::site_worker(
+                    Arc::clone(&shared),
+                    Arc::clone(site),
+                    stopped.clone(),
+                ))
+            })
+            .collect();
+        tracing::info!(owner = %shared.owner, sites = shared.sites.len(), "job engine started");
+        let engine = Engine {
+            handle: JobsHandle { shared },
+            stop,
+            workers,
+        };
+        engine.report_orphans();
+        Ok(engine)
+    }
+
+    /// Logs work a previous engine left behind; the workers pick it up by themselves.
+    fn report_orphans(&self) {
+        let store = Arc::clone(&self.handle.shared.store);
+        tokio::spawn(async move {
+            match store.expired_leases(1000).await {
+                Ok(tasks) if !tasks.is_empty() => {
+                    tracing::info!(count = tasks.len(), "resuming tasks of a stopped engine")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot look for interrupted tasks"),
+            }
+        });
+    }
+
+    pub fn handle(&self) -> JobsHandle {
+        self.handle.clone()
+    }
+
+    /// Stops claiming, lets running tasks finish (up to the shutdown grace) and returns.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for worker in self.workers {
+            let _ = worker.await;
+        }
+        tracing::info!(owner = %self.handle.shared.owner, "job engine stopped");
+    }
+
+    /// Stops everything at once, recording nothing: what `kill -9` does to the process.
+    /// Tests use it to prove that a later engine resumes the work exactly once.
+    pub fn abort(self) {
+        for worker in &self.workers {
+            worker.abort();
+        }
+    }
+}

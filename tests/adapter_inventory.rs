@@ -12,11 +12,9 @@ use deskbridge::adapter::api::bootstrap::sync_clients;
 use deskbridge::adapter::api::{ApiOptions, ApiServer, AppState};
 use deskbridge::adapter::store::{EventKind, EventStore, SqliteStore, Store};
 use deskbridge::config::{
-    AdapterConfig, ApiClientConfig, DEFAULT_CONCURRENCY, DEFAULT_SITE_TIMEOUT, DEFAULT_TOKEN_TTL,
-    Role, SiteConfig, StoreConfig,
+    AdapterConfig, ApiClientConfig, DEFAULT_TOKEN_TTL, Role, SiteConfig, StoreConfig,
 };
-use deskbridge::cvad::CvadAuth;
-use deskbridge::lab::{Lab, LabInfo, LabOptions, SiteCredentials};
+use deskbridge::lab::{Lab, LabInfo, LabOptions};
 use deskbridge::secret::Secret;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -33,35 +31,7 @@ fn scratch(test: &str) -> PathBuf {
 
 /// The adapter config for a lab, as `serve --lab` builds it, with one viewer client.
 fn config_for(info: &LabInfo, dir: &Path, viewer: Uuid) -> AdapterConfig {
-    let sites = info
-        .sites
-        .iter()
-        .map(|site| SiteConfig {
-            name: site.name.clone(),
-            kind: site.kind,
-            endpoints: site.endpoints.clone(),
-            customer_id: site.customer_id.clone(),
-            site_id: site.site_id.clone(),
-            auth: match &site.credentials {
-                SiteCredentials::Basic { username, password } => CvadAuth::OnPrem {
-                    username: username.clone(),
-                    password: Secret::new(password.clone()),
-                },
-                SiteCredentials::Client {
-                    client_id,
-                    client_secret,
-                } => CvadAuth::Cloud {
-                    token_url: site.token_url.clone(),
-                    client_id: client_id.clone(),
-                    client_secret: Secret::new(client_secret.clone()),
-                },
-            },
-            enabled: true,
-            concurrency: DEFAULT_CONCURRENCY,
-            rate_limit: None,
-            request_timeout: DEFAULT_SITE_TIMEOUT,
-        })
-        .collect();
+    let sites = info.sites.iter().map(SiteConfig::from_lab).collect();
     AdapterConfig {
         listen: ([127, 0, 0, 1], 0).into(),
         data_dir: dir.to_path_buf(),

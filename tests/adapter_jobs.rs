@@ -19,11 +19,9 @@ use deskbridge::adapter::api::bootstrap::sync_clients;
 use deskbridge::adapter::api::{ApiOptions, ApiServer, AppState};
 use deskbridge::adapter::engine::{Engine, EngineOptions, RetryPolicy};
 use deskbridge::adapter::store::{SqliteStore, Store};
-use deskbridge::config::{
-    AdapterConfig, ApiClientConfig, DEFAULT_SITE_TIMEOUT, Role, SiteConfig, StoreConfig,
-};
-use deskbridge::cvad::{CvadAuth, CvadClient, CvadConfig};
-use deskbridge::lab::{Lab, LabOptions, SiteCredentials};
+use deskbridge::config::{AdapterConfig, ApiClientConfig, Role, SiteConfig, StoreConfig};
+use deskbridge::cvad::{CvadClient, CvadConfig};
+use deskbridge::lab::{Lab, LabOptions};
 use deskbridge::model::{PowerState, Session, SupportedPowerAction};
 use deskbridge::secret::Secret;
 use reqwest::StatusCode;
@@ -93,29 +91,8 @@ fn config(lab: &Lab, dir: &std::path::Path, tune: &dyn Fn(&mut SiteConfig)) -> A
         .iter()
         .map(|site| {
             let mut config = SiteConfig {
-                name: site.name.clone(),
-                kind: site.kind,
-                endpoints: site.endpoints.clone(),
-                customer_id: site.customer_id.clone(),
-                site_id: site.site_id.clone(),
-                auth: match &site.credentials {
-                    SiteCredentials::Basic { username, password } => CvadAuth::OnPrem {
-                        username: username.clone(),
-                        password: Secret::new(password.clone()),
-                    },
-                    SiteCredentials::Client {
-                        client_id,
-                        client_secret,
-                    } => CvadAuth::Cloud {
-                        token_url: site.token_url.clone(),
-                        client_id: client_id.clone(),
-                        client_secret: Secret::new(client_secret.clone()),
-                    },
-                },
-                enabled: true,
                 concurrency: 16,
-                rate_limit: None,
-                request_timeout: DEFAULT_SITE_TIMEOUT,
+                ..SiteConfig::from_lab(site)
             };
             tune(&mut config);
             config

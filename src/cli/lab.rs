@@ -174,7 +174,7 @@ async fn apply_start_faults(
 }
 
 /// Waits for Ctrl-C or SIGTERM.
-async fn wait_for_stop() {
+pub(crate) async fn wait_for_stop() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -1,6 +1,7 @@
 //! `deskbridge serve`: the adapter. `--config adapter.toml` for real sites; `--lab` wires it
 //! to an in-process lab with a generated admin client, for demos, the console and tests.
 
+use super::lab::wait_for_stop;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,12 +17,11 @@ use crate::adapter::api::bootstrap::sync_clients;
 use crate::adapter::api::{ApiOptions, ApiServer, AppState};
 use crate::adapter::store::{self, Store};
 use crate::config::{
-    AdapterConfig, ApiClientConfig, DEFAULT_CLOSE_CODE, DEFAULT_CONCURRENCY, DEFAULT_POLL_INTERVAL,
-    DEFAULT_SERVICENOW_TIMEOUT, DEFAULT_SITE_TIMEOUT, DEFAULT_TOKEN_TTL, QueueConfig, Role,
-    ServiceNowInstanceConfig, SiteConfig, StoreConfig,
+    AdapterConfig, ApiClientConfig, DEFAULT_CLOSE_CODE, DEFAULT_POLL_INTERVAL,
+    DEFAULT_SERVICENOW_TIMEOUT, DEFAULT_TOKEN_TTL, QueueConfig, Role, ServiceNowInstanceConfig,
+    SiteConfig, StoreConfig,
 };
-use crate::cvad::CvadAuth;
-use crate::lab::{Lab, LabInfo, LabOptions, Scale, SiteCredentials};
+use crate::lab::{Lab, LabInfo, LabOptions, Scale};
 use crate::model::TicketKind;
 use crate::secret::Secret;
 use crate::servicenow::{Auth, OAuthGrant};
@@ -264,35 +264,7 @@ pub fn lab_config(
     admin_id: Uuid,
     admin_secret: &Secret,
 ) -> AdapterConfig {
-    let sites = info
-        .sites
-        .iter()
-        .map(|site| SiteConfig {
-            name: site.name.clone(),
-            kind: site.kind,
-            endpoints: site.endpoints.clone(),
-            customer_id: site.customer_id.clone(),
-            site_id: site.site_id.clone(),
-            auth: match &site.credentials {
-                SiteCredentials::Basic { username, password } => CvadAuth::OnPrem {
-                    username: username.clone(),
-                    password: Secret::new(password.clone()),
-                },
-                SiteCredentials::Client {
-                    client_id,
-                    client_secret,
-                } => CvadAuth::Cloud {
-                    token_url: site.token_url.clone(),
-                    client_id: client_id.clone(),
-                    client_secret: Secret::new(client_secret.clone()),
-                },
-            },
-            enabled: true,
-            concurrency: DEFAULT_CONCURRENCY,
-            rate_limit: None,
-            request_timeout: DEFAULT_SITE_TIMEOUT,
-        })
-        .collect();
+    let sites = info.sites.iter().map(SiteConfig::from_lab).collect();
     let servicenow = info
         .servicenow
         .iter()
@@ -339,28 +311,5 @@ pub fn lab_config(
             secret: admin_secret.clone(),
             enabled: true,
         }],
-    }
-}
-
-/// Waits for Ctrl-C or SIGTERM.
-async fn wait_for_stop() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -61,3 +61,36 @@ impl ApiClientConfig {
         }
     }
 }
+
+impl SiteConfig {
+    /// The site as the lab describes it, with the defaults an operator would get from a
+    /// config file: what `serve --lab` and the tests run against.
+    pub fn from_lab(site: &crate::lab::SiteInfo) -> SiteConfig {
+        use crate::lab::SiteCredentials;
+        SiteConfig {
+            name: site.name.clone(),
+            kind: site.kind,
+            endpoints: site.endpoints.clone(),
+            customer_id: site.customer_id.clone(),
+            site_id: site.site_id.clone(),
+            auth: match &site.credentials {
+                SiteCredentials::Basic { username, password } => crate::cvad::CvadAuth::OnPrem {
+                    username: username.clone(),
+                    password: crate::secret::Secret::new(password.clone()),
+                },
+                SiteCredentials::Client {
+                    client_id,
+                    client_secret,
+                } => crate::cvad::CvadAuth::Cloud {
+                    token_url: site.token_url.clone(),
+                    client_id: client_id.clone(),
+                    client_secret: crate::secret::Secret::new(client_secret.clone()),
+                },
+            },
+            enabled: true,
+            concurrency: super::DEFAULT_CONCURRENCY,
+            rate_limit: None,
+            request_timeout: super::DEFAULT_SITE_TIMEOUT,
+        }
+    }
+}

@@ -227,3 +227,46 @@ fn an_unknown_connector_is_a_clear_error() {
         assert!(stderr.contains(expected), "{spec}: {stderr}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_arguments_starts_the_adapter_on_a_live_lab() {
+    let mut child = Command::new(BIN)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            text.push_str(&line);
+            text.push('\n');
+            if line.starts_with("Control API") {
+                break;
+            }
+        }
+        let _ = tx.send(text);
+    });
+    let text = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the summary is printed");
+    let url = text
+        .lines()
+        .find_map(|l| l.strip_prefix("deskbridge adapter is running on "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the adapter's URL is printed: {text}"))
+        .to_owned();
+    assert!(text.contains("admin API client"), "{text}");
+    assert!(text.contains("CVAD sites"), "{text}");
+    let health = reqwest::get(format!("{url}/healthz"))
+        .await
+        .expect("the adapter answers");
+    assert!(health.status().is_success());
+    // SIGTERM, not SIGKILL: the adapter removes its throw-away store on a clean stop.
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let status = child.wait().expect("the adapter exits");
+    assert!(status.success(), "a clean stop on SIGTERM: {status}");
+}

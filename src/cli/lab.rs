@@ -43,24 +43,6 @@ pub struct LabArgs {
     pub servicenow_outage: bool,
 }
 
-impl Default for LabArgs {
-    fn default() -> Self {
-        LabArgs {
-            json: false,
-            seed: 1,
-            scale: Scale::Small,
-            live: true,
-            clock_speed: 1.0,
-            error_rate: 0.0,
-            latency_ms: 0,
-            throttle: 0,
-            short_page: None,
-            stop_connector: Vec::new(),
-            servicenow_outage: false,
-        }
-    }
-}
-
 impl LabArgs {
     fn options(&self) -> anyhow::Result<LabOptions> {
         if !(0.0..=1.0).contains(&self.error_rate) {

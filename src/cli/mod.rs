@@ -38,8 +38,9 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Some(Command::Lab(args)) => runtime.block_on(lab::run(args)),
         Some(Command::Serve(args)) => runtime.block_on(serve::run(args)),
-        // The embedded default grows into lab + adapter + console; today it is the lab.
-        None => runtime.block_on(lab::run(lab::LabArgs::default())),
+        // The embedded default: a live lab with the adapter in front of it. The console joins
+        // it when it lands (issue 4).
+        None => runtime.block_on(serve::run(serve::ServeArgs::embedded_default())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -56,6 +56,22 @@ pub struct ServeArgs {
     pub json: bool,
 }
 
+impl ServeArgs {
+    /// What `deskbridge` with no arguments runs: the adapter on a live small lab, with a
+    /// throw-away store.
+    pub fn embedded_default() -> ServeArgs {
+        ServeArgs {
+            config: None,
+            lab: true,
+            scale: Scale::Small,
+            seed: 1,
+            live: true,
+            data_dir: None,
+            json: false,
+        }
+    }
+}
+
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     match &args.config {
         Some(path) => serve_config(path.clone()).await,

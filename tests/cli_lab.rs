@@ -41,6 +41,25 @@ fn start_lab(args: &[&str]) -> (Child, LabInfo, BufReader<ChildStdout>) {
     (child, info, rest)
 }
 
+/// The readable summary a child prints, up to and including its `Control API` line.
+fn summary(child: &mut Child) -> String {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            text.push_str(&line);
+            text.push('\n');
+            if line.starts_with("Control API") {
+                break;
+            }
+        }
+        let _ = tx.send(text);
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("the summary is printed within 60 s")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn lab_json_prints_one_line_serves_it_and_stops_on_sigterm() {
     let (mut child, info, mut rest) = start_lab(&["--seed", "42"]);
@@ -151,22 +170,7 @@ fn readable_mode_names_every_service() {
         .stderr(Stdio::null())
         .spawn()
         .expect("the binary starts");
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            text.push_str(&line);
-            text.push('\n');
-            if line.starts_with("Control API") {
-                break;
-            }
-        }
-        let _ = tx.send(text);
-    });
-    let text = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the table is printed");
+    let text = summary(&mut child);
     let _ = child.kill();
     let _ = child.wait();
     assert!(text.contains("ServiceNow instances"), "{text}");
@@ -236,22 +240,7 @@ async fn no_arguments_starts_the_adapter_on_a_live_lab() {
         .stderr(Stdio::null())
         .spawn()
         .expect("the binary starts");
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            text.push_str(&line);
-            text.push('\n');
-            if line.starts_with("Control API") {
-                break;
-            }
-        }
-        let _ = tx.send(text);
-    });
-    let text = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the summary is printed");
+    let text = summary(&mut child);
     let url = text
         .lines()
         .find_map(|l| l.strip_prefix("deskbridge adapter is running on "))

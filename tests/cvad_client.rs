@@ -93,6 +93,39 @@ fn client(lab: &Lab, site: &str) -> Result<CvadClient> {
     Ok(CvadClient::new(config(lab, site)?)?)
 }
 
+/// An MCS catalog of the site, an admin credential and a one-machine request for it.
+async fn mcs_request(
+    client: &CvadClient,
+) -> Result<(
+    deskbridge::model::MachineCatalog,
+    AdminCredential,
+    AddCatalogMachineRequest,
+)> {
+    let catalog = client
+        .machine_catalogs()
+        .await?
+        .into_iter()
+        .find(|c| c.provisioning_type == deskbridge::model::ProvisioningType::MCS)
+        .context("an MCS catalog")?;
+    let admin = AdminCredential {
+        username: "LAB\\svc-mcs".into(),
+        password: Secret::new("pw"),
+    };
+    let request = AddCatalogMachineRequest {
+        machine_account_creation_rules: Some(MachineAccountCreationRules {
+            naming_scheme: catalog
+                .naming_scheme
+                .clone()
+                .unwrap_or("LDN-NEW-###".into()),
+            naming_scheme_type: "Numeric".into(),
+            domain: "lab.example".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    Ok((catalog, admin, request))
+}
+
 #[tokio::test]
 async fn reads_every_resource_of_an_onprem_site() -> Result<()> {
     let lab = lab().await?;
@@ -526,28 +559,7 @@ async fn an_async_power_job_is_followed_to_completion() -> Result<()> {
 async fn provisioning_jobs_can_be_cancelled() -> Result<()> {
     let lab = lab().await?;
     let client = client(&lab, "London")?;
-    let catalog = client
-        .machine_catalogs()
-        .await?
-        .into_iter()
-        .find(|c| c.provisioning_type == deskbridge::model::ProvisioningType::MCS)
-        .context("an MCS catalog")?;
-    let admin = AdminCredential {
-        username: "LAB\\svc-mcs".into(),
-        password: Secret::new("pw"),
-    };
-    let request = AddCatalogMachineRequest {
-        machine_account_creation_rules: Some(MachineAccountCreationRules {
-            naming_scheme: catalog
-                .naming_scheme
-                .clone()
-                .unwrap_or("LDN-NEW-###".into()),
-            naming_scheme_type: "Numeric".into(),
-            domain: "lab.example".into(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
+    let (catalog, admin, request) = mcs_request(&client).await?;
     let job = client
         .add_catalog_machine(&catalog.id, &request, &admin)
         .await?;
@@ -765,28 +777,7 @@ async fn a_provisioning_job_reports_sub_jobs_until_complete() -> Result<()> {
     let lab = lab().await?;
     let ctl = Control::new(&lab);
     let client = client(&lab, "London")?;
-    let catalog = client
-        .machine_catalogs()
-        .await?
-        .into_iter()
-        .find(|c| c.provisioning_type == deskbridge::model::ProvisioningType::MCS)
-        .context("an MCS catalog")?;
-    let admin = AdminCredential {
-        username: "LAB\\svc-mcs".into(),
-        password: Secret::new("pw"),
-    };
-    let request = AddCatalogMachineRequest {
-        machine_account_creation_rules: Some(MachineAccountCreationRules {
-            naming_scheme: catalog
-                .naming_scheme
-                .clone()
-                .unwrap_or("LDN-NEW-###".into()),
-            naming_scheme_type: "Numeric".into(),
-            domain: "lab.example".into(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
+    let (catalog, admin, request) = mcs_request(&client).await?;
     ctl.post("/clock", json!({"speed": 30.0})).await?;
     let job = client
         .add_catalog_machine(&catalog.id, &request, &admin)

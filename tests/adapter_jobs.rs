@@ -1055,26 +1055,49 @@ async fn an_engine_killed_mid_job_is_resumed_by_the_next_and_nothing_runs_twice(
         }
     }
     // The interrupted tasks show the dead engine's attempt (closed as interrupted by the store
-    // when the next one starts) and the resumed one, which followed the site job stored before
-    // the crash or found the session already logging off. A task claimed but killed before its
-    // attempt started has one attempt only.
+    // when the next one starts) and the resumed ones after it, which followed the site job
+    // stored before the crash or found the session already logging off. A task claimed but
+    // killed before its attempt started has no interrupted attempt. On a loaded machine a
+    // resumed attempt may itself be retried, so only the last attempt must have succeeded.
     let resumed: Vec<Value> = tasks(&job)
         .into_iter()
-        .filter(|t| t["attempts"].as_array().is_some_and(|a| a.len() >= 2))
+        .filter(|t| {
+            t["attempts"].as_array().is_some_and(|attempts| {
+                attempts.iter().any(|a| {
+                    a["error"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains("interrupted")
+                })
+            })
+        })
         .collect();
     assert!(
         !resumed.is_empty() && resumed.len() <= interrupted,
-        "{} resumed of {interrupted} running",
-        resumed.len()
+        "{} resumed of {interrupted} running: {}",
+        resumed.len(),
+        job["progress"]
     );
     for task in &resumed {
         let attempts = task["attempts"].as_array().cloned().unwrap_or_default();
-        let killed = attempts[0]["error"].as_str().unwrap_or_default();
+        let killed = attempts
+            .iter()
+            .position(|a| {
+                a["error"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("interrupted")
+            })
+            .unwrap_or_default();
         assert!(
-            killed.contains("interrupted"),
-            "the killed attempt is marked: {task}"
+            killed + 1 < attempts.len(),
+            "resumed after the kill: {task}"
         );
-        assert_eq!(attempts[1]["outcome"], "succeeded", "{task}");
+        assert_eq!(
+            attempts[attempts.len() - 1]["outcome"],
+            "succeeded",
+            "{task}"
+        );
     }
     env.stop().await;
 }

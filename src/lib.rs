@@ -7,5 +7,6 @@ pub mod config;
 pub mod cvad;
 pub mod lab;
 pub mod model;
+pub mod observe;
 pub mod secret;
 pub mod servicenow;

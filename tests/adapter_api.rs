@@ -730,9 +730,15 @@ async fn openapi_document_matches_the_router() {
             } else {
                 response.json().await.unwrap_or(Value::Null)
             };
+            // A 404 for the object a path names (an instance not configured here) is the
+            // route answering; only the fallback's "no such endpoint" means it is not served.
+            let no_route = status == StatusCode::NOT_FOUND
+                && body["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("no such endpoint"));
             if documented {
                 assert!(
-                    status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+                    !no_route && status != StatusCode::METHOD_NOT_ALLOWED,
                     "{method} {path} is documented but answered {status}: {body}"
                 );
                 let op = &item[method.to_ascii_lowercase()];

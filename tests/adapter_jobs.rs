@@ -1103,8 +1103,8 @@ async fn an_engine_killed_mid_job_is_resumed_by_the_next_and_nothing_runs_twice(
 }
 
 /// `deskbridge serve --lab` runs the engine: a job posted to the binary reaches the lab, and
-/// SIGTERM stops the process cleanly. (A `kill -9` of the binary mid-job is a later step; the
-/// in-process abort above covers the store side of it.)
+/// SIGTERM stops the process cleanly. (A `kill -9` of the binary mid-job and its restart are
+/// in tests/adapter_crash.rs.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_lab_runs_jobs() {
     use std::io::{BufRead, BufReader};

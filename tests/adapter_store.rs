@@ -713,11 +713,12 @@ async fn events_since_id_and_pruning() {
     assert_eq!(next.id, first + 10, "ids are never reused after pruning");
 }
 
-fn write(sys_id: &str, n: u32) -> NewOutboxItem {
+fn write(ticket: &str, n: u32) -> NewOutboxItem {
     NewOutboxItem {
         instance: "prod".to_owned(),
         table: "incident".to_owned(),
-        sys_id: sys_id.to_owned(),
+        ticket: ticket.to_owned(),
+        job_id: None,
         payload: json!({"work_notes": format!("note {n}")}),
     }
 }
@@ -757,11 +758,17 @@ async fn outbox_keeps_per_ticket_order_and_delivers_once() {
         (failed.attempts, failed.last_error.as_deref()),
         (1, Some("503 Service Unavailable"))
     );
-    store.mark_outbox_delivered(b1.id, "w").await.unwrap();
+    store
+        .mark_outbox_delivered(b1.id, "w", Some(7))
+        .await
+        .unwrap();
     let b2 = store.enqueue_outbox(write("B", 2)).await.unwrap();
     let batch = store.claim_outbox("w", 10, LEASE).await.unwrap();
     assert_eq!(batch.iter().map(|i| i.id).collect::<Vec<_>>(), vec![b2.id]);
-    store.mark_outbox_delivered(b2.id, "w").await.unwrap();
+    store
+        .mark_outbox_delivered(b2.id, "w", Some(7))
+        .await
+        .unwrap();
     assert_eq!(
         store.outbox_depth().await.unwrap(),
         vec![("prod".to_owned(), 2)]
@@ -770,11 +777,14 @@ async fn outbox_keeps_per_ticket_order_and_delivers_once() {
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let batch = store.claim_outbox("w", 10, LEASE).await.unwrap();
     assert_eq!(batch.iter().map(|i| i.id).collect::<Vec<_>>(), vec![a1.id]);
-    let delivered = store.mark_outbox_delivered(a1.id, "w").await.unwrap();
+    let delivered = store
+        .mark_outbox_delivered(a1.id, "w", Some(7))
+        .await
+        .unwrap();
     assert_eq!(delivered.attempts, 2);
     assert!(
         matches!(
-            store.mark_outbox_delivered(a1.id, "w").await,
+            store.mark_outbox_delivered(a1.id, "w", Some(7)).await,
             Err(StoreError::OutboxLeaseLost { .. })
         ),
         "a write is recorded delivered once"
@@ -906,4 +916,102 @@ async fn cancelling_a_job_whose_tasks_all_run_is_recorded_for_the_workers() {
     let retried = store.retry_job(id).await.unwrap();
     assert!(retried.job.cancel_requested_at.is_none());
     assert_eq!(retried.job.progress.queued, 1);
+}
+
+#[tokio::test]
+async fn ticket_phases_advance_once_with_their_writes() {
+    use deskbridge::adapter::store::{TicketLinkStore, TicketPhase};
+    let dir = TempDir::new();
+    let store = open(&dir).await;
+    let created = store
+        .create_job(NewJob {
+            action: "session.logoff".to_owned(),
+            requested_by: "helpdesk".to_owned(),
+            ticket: Some(TicketRef {
+                instance: "prod".to_owned(),
+                number: "INC0010001".to_owned(),
+            }),
+            params: json!({}),
+            idempotency_key: None,
+            tasks: vec![NewTask {
+                site: "london".to_owned(),
+                target_id: "s1".to_owned(),
+                display_name: "s1".to_owned(),
+            }],
+        })
+        .await
+        .unwrap();
+    let id = created.detail.job.id;
+    // Queued: nothing to tell the ticket yet.
+    assert!(store.ticket_lags(10).await.unwrap().is_empty());
+    // Running: the ticket lags until a worker reports it; only the first report counts.
+    let claimed = store.claim_tasks("london", "w", 10, LEASE).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let lags = store.ticket_lags(10).await.unwrap();
+    assert_eq!(lags.len(), 1);
+    assert_eq!(lags[0].reported, TicketPhase::None);
+    let writes = vec![write("INC0010001", 1)];
+    assert!(
+        store
+            .advance_ticket_phase(id, TicketPhase::None, TicketPhase::Started, writes.clone())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .advance_ticket_phase(id, TicketPhase::None, TicketPhase::Started, writes)
+            .await
+            .unwrap(),
+        "a second reporter queues nothing"
+    );
+    assert_eq!(
+        store.outbox_depth().await.unwrap(),
+        vec![("prod".to_owned(), 1)]
+    );
+    assert!(store.ticket_lags(10).await.unwrap().is_empty());
+    assert_eq!(
+        store.jobs_for_ticket("prod", "INC0010001").await.unwrap(),
+        vec![id]
+    );
+    store
+        .set_ticket_status(id, "job started: written")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.ticket_status(id).await.unwrap().as_deref(),
+        Some("job started: written")
+    );
+    // A refusal is recorded once.
+    assert!(
+        store
+            .record_refusal("prod", "SCTASK1", "no recipe")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_refusal("prod", "SCTASK1", "no recipe")
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn an_outbox_write_claimed_again_after_its_lease_expired_counts_the_lost_try() {
+    let dir = TempDir::new();
+    let store = open(&dir).await;
+    let item = store.enqueue_outbox(write("INC1", 1)).await.unwrap();
+    assert_eq!(item.attempts, 0);
+    let first = store
+        .claim_outbox("dead", 10, Duration::from_millis(1))
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].attempts, 0, "a first claim is no try yet");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // The claimer died mid-delivery; the next one learns that a try may have reached
+    // ServiceNow (the delivery worker then looks for the note before sending it again).
+    let again = store.claim_outbox("next", 10, LEASE).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 1);
 }

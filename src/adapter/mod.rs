@@ -4,4 +4,6 @@
 pub mod api;
 pub mod engine;
 pub mod inventory;
+pub mod metrics;
 pub mod store;
+pub mod tickets;

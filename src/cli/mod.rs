@@ -1,7 +1,7 @@
 //! The command line: subcommands, logging set-up and the runtime.
 
 mod lab;
-mod serve;
+pub mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

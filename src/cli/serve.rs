@@ -18,8 +18,8 @@ use crate::adapter::api::{ApiOptions, ApiServer, AppState};
 use crate::adapter::store::{self, Store};
 use crate::config::{
     AdapterConfig, ApiClientConfig, DEFAULT_CLOSE_CODE, DEFAULT_POLL_INTERVAL,
-    DEFAULT_SERVICENOW_TIMEOUT, DEFAULT_TOKEN_TTL, QueueConfig, Role, ServiceNowInstanceConfig,
-    SiteConfig, StoreConfig,
+    DEFAULT_SERVICENOW_TIMEOUT, DEFAULT_TOKEN_TTL, EngineConfig, QueueConfig, Role,
+    ServiceNowInstanceConfig, SiteConfig, StoreConfig,
 };
 use crate::lab::{Lab, LabInfo, LabOptions, Scale};
 use crate::model::TicketKind;
@@ -51,8 +51,10 @@ pub struct ServeArgs {
     /// With --lab: keep the store here instead of a fresh temporary folder (removed at exit).
     #[arg(long, value_name = "DIR", requires = "lab")]
     pub data_dir: Option<PathBuf>,
-    /// With --lab: print one JSON line (url, client_id, client_secret, lab) once ready.
-    #[arg(long, requires = "lab")]
+    /// Print one JSON line on stdout once ready: with --lab `url`, `client_id`,
+    /// `client_secret` and `lab`; with --config only `url` (the config's secrets are the
+    /// operator's, not ours to print).
+    #[arg(long)]
     pub json: bool,
 }
 
@@ -74,13 +76,19 @@ impl ServeArgs {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     match &args.config {
-        Some(path) => serve_config(path.clone()).await,
+        Some(path) => serve_config(path.clone(), args.json).await,
         None => serve_lab(args).await,
     }
 }
 
-/// Opens nothing but the store, syncs the configured clients and starts listening.
-async fn start(config: AdapterConfig, store: Arc<dyn Store>) -> anyhow::Result<ApiServer> {
+/// Runs the whole adapter on an open store, as the binary does: syncs the configured clients,
+/// starts the inventory, the job engine, the ticket service and the API. Tests start it this
+/// way too, so they exercise the wiring that ships.
+pub async fn start(
+    config: AdapterConfig,
+    engine_config: EngineConfig,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<ApiServer> {
     let report = sync_clients(store.as_ref(), &config.clients)
         .await
         .context("cannot record the configured API clients in the store")?;
@@ -123,22 +131,42 @@ async fn start(config: AdapterConfig, store: Arc<dyn Store>) -> anyhow::Result<A
             }
         });
     };
-    let engine = crate::adapter::engine::Engine::start(
+    let defaults = crate::adapter::engine::EngineOptions::default();
+    // With the metrics' hooks: attempt latency, and the CVAD calls of the engine's clients.
+    let engine = crate::adapter::engine::Engine::start_with_hooks(
         Arc::clone(&state.store),
         &state.config.sites,
         crate::adapter::engine::EngineOptions {
+            lease: engine_config.lease.unwrap_or(defaults.lease),
             after_action: Some(Arc::new(refresh)),
-            ..Default::default()
+            ..defaults
         },
+        state.metrics.engine_hooks(),
     )
     .context("cannot start the job engine")?;
     let mut state = state;
     state.jobs = Some(engine.handle());
+    // Ticket queues, the outbox that delivers ticket writes and the job ↔ ticket lifecycle
+    // (src/adapter/tickets). New queue tickets of auto-fulfilled catalog items are fulfilled
+    // by the zero-touch path, in the background so the poller goes on.
+    let hook_state = state.clone();
+    let on_changes: crate::adapter::tickets::ChangeHook = Arc::new(move |instance, changes| {
+        let (state, instance) = (hook_state.clone(), instance.to_owned());
+        let fresh: Vec<_> = changes.added.into_iter().chain(changes.updated).collect();
+        tokio::spawn(async move {
+            crate::adapter::api::requests::auto_fulfil(&state, &instance, &fresh).await;
+        });
+    });
+    state
+        .tickets
+        .start(&format!("serve-{}", Uuid::new_v4()), Some(on_changes));
+    let tickets = state.tickets.clone();
     // Keeps the event feed within the retention that GET /api/v1/events announces.
     let pruner = crate::adapter::api::events::spawn_pruner(Arc::clone(&state.store));
     tokio::spawn(async move {
         wait_for_stop().await;
         pruner.abort();
+        tickets.stop().await;
         engine.shutdown().await;
     });
     ApiServer::start(listen, state)
@@ -146,7 +174,7 @@ async fn start(config: AdapterConfig, store: Arc<dyn Store>) -> anyhow::Result<A
         .with_context(|| format!("cannot listen on {listen}"))
 }
 
-async fn serve_config(path: PathBuf) -> anyhow::Result<()> {
+async fn serve_config(path: PathBuf, json: bool) -> anyhow::Result<()> {
     let loaded = match AdapterConfig::load(&path) {
         Ok(loaded) => loaded,
         Err(errors) => {
@@ -169,7 +197,13 @@ async fn serve_config(path: PathBuf) -> anyhow::Result<()> {
     let store = store::open(&url)
         .await
         .with_context(|| format!("cannot open the store {url}"))?;
-    let server = start(config, store).await?;
+    let server = start(config, loaded.engine, store).await?;
+    if json {
+        // The ready line of `serve --lab --json`, so scripts find a `listen = "…:0"` port.
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", json!({ "url": server.url() }))?;
+        out.flush()?;
+    }
     eprintln!(
         "deskbridge serve: listening on {} (API under /api/v1); Ctrl-C stops it",
         server.url()
@@ -233,7 +267,7 @@ async fn serve_lab_in(
     };
     let secret = random_secret();
     let config = lab_config(info, data_dir, store_config, admin_id, &secret);
-    let server = start(config, store).await?;
+    let server = start(config, EngineConfig::default(), store).await?;
 
     let mut out = std::io::stdout().lock();
     if args.json {

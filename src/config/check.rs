@@ -6,7 +6,8 @@ use super::paths;
 use super::raw::{RawClient, RawConfig};
 use super::secret_ref::SecretSpec;
 use super::types::{
-    AdapterConfig, ApiClientConfig, DEFAULT_LISTEN, DEFAULT_TOKEN_TTL, MIN_CLIENT_SECRET_LEN,
+    AdapterConfig, ApiClientConfig, DEFAULT_LISTEN, DEFAULT_TOKEN_TTL, EngineConfig,
+    MIN_CLIENT_SECRET_LEN, MIN_LEASE,
 };
 use super::values::{check_name, parse_duration};
 use super::{servicenow, sites};
@@ -198,6 +199,34 @@ pub(super) fn check(raw: &RawConfig, ctx: &mut Ctx<'_>) -> Option<AdapterConfig>
         servicenow: instances.into_iter().collect::<Option<_>>()?,
         clients,
     })
+}
+
+/// The `[engine]` table; absent keys are left to the engine's defaults.
+pub(super) fn engine(raw: &RawConfig, ctx: &mut Ctx<'_>) -> EngineConfig {
+    let Some(engine) = &raw.engine else {
+        return EngineConfig::default();
+    };
+    let lease = engine.get_ref().lease.as_ref().and_then(|value| {
+        let lease = parse_duration(value.get_ref())
+            .map_err(|e| ctx.c.error(value.span(), "engine.lease", e))
+            .ok()?;
+        if lease < MIN_LEASE {
+            // Renewed every third of the lease: a shorter one can lapse while the store is
+            // busy, and another engine would then claim a task that is still running.
+            ctx.c.error(
+                value.span(),
+                "engine.lease",
+                format!(
+                    "{:?} is too short; the engine renews a lease every third of it, so use at \
+                     least \"1s\" (the default is \"30s\")",
+                    value.get_ref()
+                ),
+            );
+            return None;
+        }
+        Some(lease)
+    });
+    EngineConfig { lease }
 }
 
 fn listen(raw: &RawConfig, ctx: &mut Ctx<'_>) -> Option<SocketAddr> {

@@ -91,16 +91,16 @@ impl LineIndex {
 }
 
 /// Gathers errors and warnings while one file is checked.
-pub(super) struct Collector<'a> {
+pub(crate) struct Collector<'a> {
     file: &'a str,
     text: &'a str,
     lines: LineIndex,
-    pub(super) errors: Vec<Diagnostic>,
-    pub(super) warnings: Vec<Diagnostic>,
+    pub(crate) errors: Vec<Diagnostic>,
+    pub(crate) warnings: Vec<Diagnostic>,
 }
 
 impl<'a> Collector<'a> {
-    pub(super) fn new(file: &'a str, text: &'a str) -> Self {
+    pub(crate) fn new(file: &'a str, text: &'a str) -> Self {
         Collector {
             file,
             text,
@@ -111,7 +111,7 @@ impl<'a> Collector<'a> {
     }
 
     /// A diagnostic at `span` (a byte range of the file), or with no position when `None`.
-    pub(super) fn diagnostic(
+    pub(crate) fn diagnostic(
         &self,
         span: Option<Range<usize>>,
         key: Option<String>,
@@ -125,18 +125,18 @@ impl<'a> Collector<'a> {
         }
     }
 
-    pub(super) fn error(&mut self, span: Range<usize>, key: &str, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, span: Range<usize>, key: &str, message: impl Into<String>) {
         let d = self.diagnostic(Some(span), Some(key.to_string()), message);
         self.errors.push(d);
     }
 
     /// An error about something absent from the whole file (no place to point at).
-    pub(super) fn error_nowhere(&mut self, key: &str, message: impl Into<String>) {
+    pub(crate) fn error_nowhere(&mut self, key: &str, message: impl Into<String>) {
         let d = self.diagnostic(None, Some(key.to_string()), message);
         self.errors.push(d);
     }
 
-    pub(super) fn warn(&mut self, span: Range<usize>, key: &str, message: impl Into<String>) {
+    pub(crate) fn warn(&mut self, span: Range<usize>, key: &str, message: impl Into<String>) {
         let d = self.diagnostic(Some(span), Some(key.to_string()), message);
         self.warnings.push(d);
     }

@@ -5,7 +5,7 @@ use std::ops::Range;
 use toml::de::{DeTable, DeValue};
 
 /// Every key and array element of a document, with its dotted path and spans.
-pub(super) struct KeyMap {
+pub(crate) struct KeyMap {
     entries: Vec<Entry>,
 }
 
@@ -20,7 +20,7 @@ struct Entry {
 impl KeyMap {
     /// Parses `text` with error recovery, so that even a file with a syntax error yields the
     /// keys around it.
-    pub(super) fn new(text: &str) -> Self {
+    pub(crate) fn new(text: &str) -> Self {
         let (root, _errors) = DeTable::parse_recoverable(text);
         let mut entries = Vec::new();
         walk_table(root.get_ref(), "", &mut entries);
@@ -29,7 +29,7 @@ impl KeyMap {
 
     /// The path of the innermost key or value whose span holds `span`; failing that, the last
     /// key that starts before it on the same line (for syntax errors after a key).
-    pub(super) fn path_at(&self, text: &str, span: &Range<usize>) -> Option<String> {
+    pub(crate) fn path_at(&self, text: &str, span: &Range<usize>) -> Option<String> {
         let contains = |r: &Range<usize>| r.start <= span.start && span.end <= r.end;
         let innermost = self
             .entries

@@ -7,6 +7,8 @@
 //!   `$HOME/.local/share/deskbridge`), `store` (default `sqlite://<data_dir>/deskbridge.db`).
 //! - `[[sites]]`: CVAD sites, on-prem or cloud, with connector endpoints and limits.
 //! - `[[servicenow]]`: instances, their auth, queues and auto-fulfilled catalog items.
+//! - `[engine]`: `lease`, how long after a crash a task's work resumes (default the engine's
+//!   30 s).
 //! - `[[clients]]`: API callers (OAuth client credentials) with a stable UUID `id`, a role
 //!   (`viewer`, `helpdesk`, `admin`) and a `secret` *reference*. Choice: the config names where
 //!   the secret is rather than holding a hash, because the store keeps argon2id hashes (salted,
@@ -48,12 +50,12 @@ pub use secret_ref::SecretRef;
 pub use types::{
     AdapterConfig, ApiClientConfig, DEFAULT_CLOSE_CODE, DEFAULT_CONCURRENCY, DEFAULT_LISTEN,
     DEFAULT_POLL_INTERVAL, DEFAULT_SERVICENOW_TIMEOUT, DEFAULT_SITE_TIMEOUT, DEFAULT_TOKEN_TTL,
-    MAX_CONCURRENCY, MIN_CLIENT_SECRET_LEN, QueueConfig, Role, ServiceNowInstanceConfig,
-    SiteConfig, StoreConfig,
+    EngineConfig, MAX_CONCURRENCY, MIN_CLIENT_SECRET_LEN, MIN_LEASE, QueueConfig, Role,
+    ServiceNowInstanceConfig, SiteConfig, StoreConfig,
 };
 
-use diagnostic::Collector;
-use locate::KeyMap;
+pub(crate) use diagnostic::Collector;
+pub(crate) use locate::KeyMap;
 use std::path::Path;
 
 /// A loaded configuration and the warnings found on the way (insecure but working choices,
@@ -61,6 +63,8 @@ use std::path::Path;
 #[derive(Debug, Clone)]
 pub struct LoadedConfig {
     pub config: AdapterConfig,
+    /// The `[engine]` table (defaults when absent).
+    pub engine: EngineConfig,
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -104,11 +108,16 @@ impl AdapterConfig {
             base_dir,
             env,
         };
+        let engine = check::engine(&raw, &mut ctx);
         match check::check(&raw, &mut ctx) {
             Some(config) if ctx.c.errors.is_empty() => {
                 let mut warnings = ctx.c.warnings;
                 warnings.sort_by_key(|d| d.position);
-                Ok(LoadedConfig { config, warnings })
+                Ok(LoadedConfig {
+                    config,
+                    engine,
+                    warnings,
+                })
             }
             _ => {
                 // In file order, for reading top to bottom; stable, so problems found at one

@@ -3,18 +3,28 @@
 use super::types::StoreConfig;
 use std::path::{Path, PathBuf};
 
-/// `$XDG_DATA_HOME/deskbridge`, else `$HOME/.local/share/deskbridge`. XDG says a relative
-/// `XDG_DATA_HOME` is invalid and must be ignored.
-pub(super) fn default_data_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-    if let Some(xdg) = env("XDG_DATA_HOME").filter(|v| Path::new(v).is_absolute()) {
+/// `$XDG_DATA_HOME/deskbridge`, else `$HOME/.local/share/deskbridge`.
+pub(crate) fn default_data_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    xdg_dir(env, "XDG_DATA_HOME", ".local/share")
+}
+
+/// `$<xdg_var>/deskbridge`, else `$HOME/<home_default>/deskbridge` (the XDG base directory
+/// rule, shared with the console's config and state paths). XDG says a relative value is
+/// invalid and must be ignored.
+pub(crate) fn xdg_dir(
+    env: &dyn Fn(&str) -> Option<String>,
+    xdg_var: &str,
+    home_default: &str,
+) -> Option<PathBuf> {
+    if let Some(xdg) = env(xdg_var).filter(|v| Path::new(v).is_absolute()) {
         return Some(Path::new(&xdg).join("deskbridge"));
     }
     let home = env("HOME").filter(|v| !v.is_empty())?;
-    Some(Path::new(&home).join(".local/share/deskbridge"))
+    Some(Path::new(&home).join(home_default).join("deskbridge"))
 }
 
 /// Expands a leading `~/` with `$HOME` and makes a relative path relative to `base`.
-pub(super) fn expand_path(
+pub(crate) fn expand_path(
     text: &str,
     base: &Path,
     env: &dyn Fn(&str) -> Option<String>,

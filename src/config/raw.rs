@@ -19,12 +19,20 @@ pub(super) struct RawConfig {
     pub data_dir: Option<Spanned<String>>,
     pub store: Option<Spanned<String>>,
     pub token_ttl: Option<Spanned<String>>,
+    pub engine: Option<Spanned<RawEngine>>,
     #[serde(default)]
     pub sites: Vec<Spanned<RawSite>>,
     #[serde(default)]
     pub servicenow: Vec<Spanned<RawInstance>>,
     #[serde(default)]
     pub clients: Vec<Spanned<RawClient>>,
+}
+
+/// `[engine]`: how the job engine runs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEngine {
+    pub lease: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -32,14 +32,14 @@ impl fmt::Display for SecretRef {
 }
 
 /// A resolved secret, plus a warning about how it is stored, if any.
-pub(super) struct Resolved {
+pub(crate) struct Resolved {
     pub secret: Secret,
     pub warning: Option<String>,
 }
 
 impl SecretRef {
     /// Reads the secret. Errors name the variable or path, never the value.
-    pub(super) fn resolve(
+    pub(crate) fn resolve(
         &self,
         base_dir: &Path,
         env: &dyn Fn(&str) -> Option<String>,
@@ -118,7 +118,7 @@ fn world_readable_warning(_meta: &std::fs::Metadata, _path: &Path) -> Option<Str
 /// description of its type, never the value) so that the checking pass can report it along
 /// with every other problem of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum SecretSpec {
+pub(crate) enum SecretSpec {
     Ref(SecretRef),
     /// "a string", "a number"…: what was written instead of a reference.
     Inline(&'static str),
@@ -126,7 +126,7 @@ pub(super) enum SecretSpec {
 
 impl SecretSpec {
     /// The message for an inline value.
-    pub(super) fn inline_message(what: &str) -> String {
+    pub(crate) fn inline_message(what: &str) -> String {
         format!("a secret cannot be written in the config ({what} given); {HOW_TO_REFER}")
     }
 }

@@ -45,6 +45,19 @@ pub struct AdapterConfig {
     pub clients: Vec<ApiClientConfig>,
 }
 
+/// Shortest `[engine] lease` accepted.
+pub const MIN_LEASE: Duration = Duration::from_secs(1);
+
+/// `[engine]`: how the job engine runs. Kept beside [`AdapterConfig`] in
+/// [`LoadedConfig`](super::LoadedConfig) because only a config file sets it; adapters built in
+/// code (the lab, tests) take the engine's own defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// How long a claimed task stays with its engine without renewal, hence how long after a
+    /// crash its work resumes. `None`: the engine's default (30 s).
+    pub lease: Option<Duration>,
+}
+
 /// Where jobs, audit and the outbox are stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive] // PostgreSQL (`postgres://…`) joins later.

@@ -4,7 +4,9 @@
 use super::error::CvadError;
 use crate::lab::{SiteCredentials, SiteInfo};
 use crate::model::SiteKind;
+use crate::observe::CallObserver;
 use crate::secret::Secret;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The customer id on-prem sites use (`Citrix-CustomerId`).
@@ -34,6 +36,9 @@ pub struct CvadConfig {
     /// How long an endpoint that failed is skipped before a health probe is tried.
     pub probe_interval: Duration,
     pub retry: RetryPolicy,
+    /// Told about every API exchange with a connector (not token requests or health
+    /// probes); the adapter counts them for `/metrics`. `None`: nobody is told.
+    pub observer: Option<Arc<dyn CallObserver>>,
 }
 
 /// The endpoints of one zone, by index into [`CvadConfig::endpoints`].
@@ -105,7 +110,14 @@ impl CvadConfig {
             connect_timeout: Duration::from_secs(5),
             probe_interval: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            observer: None,
         }
+    }
+
+    /// The same settings, with `observer` told about every API exchange.
+    pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// The configuration for a lab site, as `deskbridge lab --json` describes it. Timeouts are

@@ -16,11 +16,12 @@ use super::classify::{Failures, Verdict, verdict};
 use super::client::Inner;
 use super::error::{CvadError, decode_error_body, describe, human_duration};
 use super::path;
+use crate::observe::{CallOutcome, CallRecord};
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// Probes must be quick: they only ask "are you there?".
@@ -106,6 +107,8 @@ pub(crate) struct SendFailure {
     pub reason: String,
     /// False when the connection was never made, so the request certainly was not processed.
     pub maybe_sent: bool,
+    /// For the call observer: timeout, unreachable or broken.
+    pub outcome: CallOutcome,
 }
 
 /// Sends a request and reads the whole body, all within `timeout`.
@@ -142,6 +145,7 @@ fn failure(err: &reqwest::Error, timeout: Duration) -> SendFailure {
     SendFailure {
         reason,
         maybe_sent: !err.is_connect(),
+        outcome: CallOutcome::of_error(err),
     }
 }
 
@@ -215,12 +219,14 @@ impl Inner {
             while let Some(&i) = order.get(k) {
                 let token = self.token().await?;
                 let endpoint = self.endpoints.base(i).to_string();
-                let reason = match send(
+                let started = Instant::now();
+                let sent = send(
                     self.build(i, request, Some(&token), &txn),
                     self.config.request_timeout,
                 )
-                .await
-                {
+                .await;
+                self.observe(request, &sent, started);
+                let reason = match sent {
                     Err(fail) => {
                         if fail.maybe_sent && !request.replayable {
                             self.endpoints.mark_down(i, fail.reason.clone());
@@ -281,6 +287,28 @@ impl Inner {
             }
         }
         Err(failures.into_error(&self.config, self.endpoints.len()))
+    }
+
+    /// Tells the configured observer (if any) how one exchange ended.
+    fn observe(
+        &self,
+        request: &ApiRequest,
+        sent: &Result<RawResponse, SendFailure>,
+        started: Instant,
+    ) {
+        let Some(observer) = &self.config.observer else {
+            return;
+        };
+        let outcome = match sent {
+            Ok(response) => CallOutcome::Status(response.status),
+            Err(failure) => failure.outcome,
+        };
+        observer.call_ended(&CallRecord {
+            target: &self.config.site_name,
+            method: request.method.as_str(),
+            outcome,
+            elapsed: started.elapsed(),
+        });
     }
 
     fn ambiguous(&self, request: &ApiRequest, endpoint: &str, reason: String) -> CvadError {

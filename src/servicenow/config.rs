@@ -1,7 +1,9 @@
 //! How to reach one ServiceNow instance: URL, credentials, timeouts and retry budget.
 
 use crate::lab::ServiceNowInfo;
+use crate::observe::CallObserver;
 use crate::secret::Secret;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Connection settings for one instance. `Debug` never shows a password or client secret.
@@ -17,6 +19,9 @@ pub struct ServiceNowConfig {
     /// Rows per page when listing.
     pub page_size: u32,
     pub retry: RetryPolicy,
+    /// Told about every Table API exchange (not OAuth token requests); the adapter counts
+    /// them for `/metrics`. `None`: nobody is told.
+    pub observer: Option<Arc<dyn CallObserver>>,
 }
 
 impl ServiceNowConfig {
@@ -29,7 +34,15 @@ impl ServiceNowConfig {
             timeout: Duration::from_secs(60),
             page_size: 1000,
             retry: RetryPolicy::default(),
+            observer: None,
         }
+    }
+
+    /// The same settings, with `observer` told about every exchange: for a config built
+    /// elsewhere (`to_servicenow_config`) that the adapter's metrics should see.
+    pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Settings for a lab instance, with the chosen way of logging in.

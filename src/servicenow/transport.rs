@@ -7,10 +7,11 @@ use super::config::ServiceNowConfig;
 use super::error::{
     ApiError, Error, TransportKind, is_retryable_status, parse_envelope, parse_retry_after,
 };
+use crate::observe::{CallOutcome, CallRecord};
 use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use url::Url;
 
 /// A client for one ServiceNow instance. Cheap to clone; clones share the connection pool and
@@ -156,6 +157,7 @@ impl ServiceNowClient {
         let mut attempt: u32 = 1;
         let mut renewed = false;
         loop {
+            let started = Instant::now();
             let (outcome, generation) = match self.inner.auth.credential(&self.inner.http).await {
                 Ok(cred) => {
                     let rb = cred.apply(self.request(call));
@@ -172,7 +174,16 @@ impl ServiceNowClient {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     let headers = response.headers().clone();
-                    match response.text().await {
+                    let body = response.text().await;
+                    self.observe(
+                        call,
+                        match &body {
+                            Ok(_) => CallOutcome::Status(status),
+                            Err(e) => CallOutcome::of_error(e),
+                        },
+                        started,
+                    );
+                    match body {
                         Ok(body) if (200..300).contains(&status) => {
                             return Ok(Reply {
                                 status,
@@ -192,7 +203,10 @@ impl ServiceNowClient {
                         Err(e) => self.transport_error(call, &e),
                     }
                 }
-                Err(e) => self.transport_error(call, &e),
+                Err(e) => {
+                    self.observe(call, CallOutcome::of_error(&e), started);
+                    self.transport_error(call, &e)
+                }
             };
             if attempt >= max_attempts || !self.may_retry(call, &err) {
                 return Err(err);
@@ -209,6 +223,19 @@ impl ServiceNowClient {
             };
             self.pause(call, attempt, &err, wait).await;
             attempt += 1;
+        }
+    }
+
+    /// Tells the configured observer (if any) how one exchange ended. The clock starts before
+    /// the credential is fetched, so a token renewal shows in the latency of the call it held.
+    fn observe(&self, call: &Call, outcome: CallOutcome, started: Instant) {
+        if let Some(observer) = &self.inner.config.observer {
+            observer.call_ended(&CallRecord {
+                target: &self.inner.config.name,
+                method: call.method.as_str(),
+                outcome,
+                elapsed: started.elapsed(),
+            });
         }
     }
 

@@ -162,8 +162,12 @@ pub async fn audit(
 }
 
 fn targets(spec: &RouteSpec, params: Option<&RawPathParams>) -> serde_json::Value {
-    match (spec.target, params.and_then(|p| p.iter().next())) {
-        (Some(kind), Some((_, value))) => json!([{ kind: value }]),
+    // A ticket's path names its instance and number: the target is `instance/number`.
+    let value = params
+        .map(|p| p.iter().map(|(_, v)| v).collect::<Vec<_>>().join("/"))
+        .filter(|v| !v.is_empty());
+    match (spec.target, value) {
+        (Some(kind), Some(value)) => json!([{ kind: value }]),
         _ => json!([]),
     }
 }

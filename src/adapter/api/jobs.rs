@@ -60,7 +60,7 @@ pub struct CreateJob {
     pub idempotency_key: Option<String>,
 }
 
-type Created = (StatusCode, Extension<AuditNote>, Json<JobView>);
+pub type Created = (StatusCode, Extension<AuditNote>, Json<JobView>);
 
 pub async fn create(
     State(state): State<AppState>,
@@ -72,8 +72,25 @@ pub async fn create(
             "the body is empty; send {\"action\":…,\"targets\":[{\"site\":…,\"id\":…}],…}",
         ));
     };
-    let (spec, params) = validate(&state, &caller, &body)?;
-    let tasks = tasks_for(&state, spec, &body).await?;
+    submit(&state, &caller, &body).await
+}
+
+/// A job as the single-job answer shows it (tasks, attempts, ticket status).
+pub async fn job_view_of(state: &AppState, detail: JobDetail) -> Result<JobView, ApiError> {
+    detail_view(state, detail).await
+}
+
+/// Validates and stores a job request from any entry point (the jobs API, zero-touch
+/// requests): 202 for a new job, 200 for the same request repeated, 409 for a key or ticket
+/// that already belongs to a different request.
+pub async fn submit(
+    state: &AppState,
+    caller: &Caller,
+    body: &CreateJob,
+) -> Result<Created, ApiError> {
+    let state = state.clone();
+    let (spec, params) = validate(&state, caller, body)?;
+    let tasks = tasks_for(&state, spec, body).await?;
     let new = NewJob {
         action: spec.name.to_owned(),
         requested_by: caller.name.clone(),

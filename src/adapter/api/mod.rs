@@ -17,9 +17,11 @@ pub mod jobs;
 pub mod oauth;
 pub mod openapi;
 pub mod request_id;
+pub mod requests;
 pub mod routes;
 pub mod server;
 pub mod sites;
+pub mod tickets;
 pub mod token;
 pub mod whoami;
 
@@ -65,9 +67,15 @@ pub struct AppState {
     /// The job engine's handle (site clients, wake-up); `None` when no engine runs, as in
     /// API-only tests: jobs are then stored and wait for an engine.
     pub jobs: Option<crate::adapter::engine::JobsHandle>,
+    /// Ticket queues, ticket writes and zero-touch requests; its pollers and workers run once
+    /// `serve` starts them.
+    pub tickets: crate::adapter::tickets::Tickets,
     /// Set when the server stops, so long-lived responses (event streams) end and the
     /// graceful shutdown does not wait for consoles that never disconnect.
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// What `GET /metrics` serves; its observers are installed in the inventory's clients
+    /// here and in the engine's by `serve` ([`crate::adapter::metrics::Metrics::engine_hooks`]).
+    pub metrics: crate::adapter::metrics::Metrics,
 }
 
 impl std::fmt::Debug for AppState {
@@ -88,9 +96,24 @@ impl AppState {
         options: ApiOptions,
     ) -> Result<AppState, StoreError> {
         let key = store.signing_key().await?;
+        let metrics = crate::adapter::metrics::Metrics::new();
+        let tickets = crate::adapter::tickets::Tickets::new(
+            Arc::clone(&store),
+            &config,
+            crate::adapter::tickets::TicketOptions {
+                observer: Some(metrics.servicenow_observer()),
+                ..crate::adapter::tickets::TicketOptions::default()
+            },
+        );
         Ok(AppState {
-            inventory: crate::adapter::inventory::Inventory::new(Arc::clone(&store), &config),
+            inventory: crate::adapter::inventory::Inventory::with_call_observer(
+                Arc::clone(&store),
+                &config,
+                Some(metrics.cvad_observer()),
+            ),
+            metrics,
             jobs: None,
+            tickets,
             store,
             config: Arc::new(config),
             signer: Arc::new(TokenSigner::new(key)),

@@ -85,6 +85,15 @@ fn specifics(spec: &RouteSpec, op: &mut Map<String, Value>, responses: &mut Map<
             );
             responses.insert("503".into(), error_ref("The store cannot be reached"));
         }
+        Operation::Metrics => {
+            responses.insert(
+                "200".into(),
+                json!({
+                    "description": "The metrics in the Prometheus text format 0.0.4 (docs/metrics.md)",
+                    "content": { (crate::adapter::metrics::CONTENT_TYPE): { "schema": { "type": "string" } } }
+                }),
+            );
+        }
         Operation::OpenApi => {
             responses.insert("200".into(), ok(json!({ "type": "object" })));
         }
@@ -119,6 +128,12 @@ fn specifics(spec: &RouteSpec, op: &mut Map<String, Value>, responses: &mut Map<
         | Operation::JobGet
         | Operation::JobCancel
         | Operation::JobRetry => super::jobs::document(spec.operation, op, responses),
+        Operation::Tickets
+        | Operation::TicketGet
+        | Operation::TicketTake
+        | Operation::TicketNote
+        | Operation::TicketResolve
+        | Operation::ServiceNowRequest => super::tickets::document(spec.operation, op, responses),
         Operation::Events => {
             op.insert("parameters".into(), json!([
                 { "name": "Last-Event-ID", "in": "header", "required": false,

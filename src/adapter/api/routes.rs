@@ -28,6 +28,8 @@ pub enum Operation {
     Token,
     Healthz,
     Readyz,
+    /// Prometheus metrics (src/adapter/metrics).
+    Metrics,
     OpenApi,
     Whoami,
     Audit,
@@ -48,6 +50,14 @@ pub enum Operation {
     JobRetry,
     /// Server-Sent Events (src/adapter/api/events.rs).
     Events,
+    // Tickets (src/adapter/api/tickets.rs).
+    Tickets,
+    TicketGet,
+    TicketTake,
+    TicketNote,
+    TicketResolve,
+    /// Zero-touch catalog requests (src/adapter/api/requests.rs).
+    ServiceNowRequest,
 }
 
 /// One endpoint.
@@ -105,6 +115,18 @@ pub static ROUTES: &[RouteSpec] = &[
         mutating: false,
         target: None,
         summary: "The adapter can serve: its store answers",
+    },
+    // Public like the probes: scrapers carry no token, the output holds no secrets, and the
+    // adapter listens on loopback by default (see src/adapter/metrics/http.rs).
+    RouteSpec {
+        method: Method::GET,
+        path: "/metrics",
+        operation: Operation::Metrics,
+        access: Access::Public,
+        action: "metrics",
+        mutating: false,
+        target: None,
+        summary: "Prometheus metrics (text format 0.0.4): jobs, task attempts, CVAD and ServiceNow calls, outbox, API requests",
     },
     RouteSpec {
         method: Method::GET,
@@ -288,6 +310,66 @@ pub static ROUTES: &[RouteSpec] = &[
         target: None,
         summary: "Server-Sent Events for jobs, tasks, inventory, tickets and sites; resume with Last-Event-ID",
     },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/tickets",
+        operation: Operation::Tickets,
+        access: Access::Role(Role::Viewer),
+        action: "tickets.read",
+        mutating: false,
+        target: None,
+        summary: "One queue across instances: filter by instance, queue, kind, group, assigned_to (me, none), state, text; sorted, cursor-paged",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/tickets/{instance}/{number}",
+        operation: Operation::TicketGet,
+        access: Access::Role(Role::Viewer),
+        action: "ticket.read",
+        mutating: false,
+        target: Some("ticket"),
+        summary: "A ticket read live from ServiceNow, with its catalog variables, journal and jobs",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/api/v1/tickets/{instance}/{number}/take",
+        operation: Operation::TicketTake,
+        access: Access::Role(Role::Helpdesk),
+        action: "ticket.take",
+        mutating: true,
+        target: Some("ticket"),
+        summary: "Take a ticket: assign it (to the adapter's user unless assigned_to is given) and set it In Progress",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/api/v1/tickets/{instance}/{number}/notes",
+        operation: Operation::TicketNote,
+        access: Access::Role(Role::Helpdesk),
+        action: "ticket.note",
+        mutating: true,
+        target: Some("ticket"),
+        summary: "Add a work note (or a comment the requester sees)",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/api/v1/tickets/{instance}/{number}/resolve",
+        operation: Operation::TicketResolve,
+        access: Access::Role(Role::Helpdesk),
+        action: "ticket.resolve",
+        mutating: true,
+        target: Some("ticket"),
+        summary: "Resolve an incident (close code and notes) or close a catalog task complete",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/api/v1/servicenow/{instance}/requests",
+        operation: Operation::ServiceNowRequest,
+        access: Access::Role(Role::Helpdesk),
+        action: "servicenow.request",
+        mutating: true,
+        target: Some("instance"),
+        summary: "Zero-touch: fulfil a catalog request ({table, sys_id}) with the job its item maps to, and resolve it",
+    },
 ];
 
 fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
@@ -297,6 +379,7 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         Operation::Token => on(filter, oauth::token),
         Operation::Healthz => on(filter, health::healthz),
         Operation::Readyz => on(filter, health::readyz),
+        Operation::Metrics => on(filter, crate::adapter::metrics::serve),
         Operation::OpenApi => on(filter, openapi::serve),
         Operation::Whoami => on(filter, whoami::whoami),
         Operation::Audit => on(filter, audit_log::list),
@@ -315,6 +398,12 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         Operation::SiteSessions => on(filter, inventory::site_sessions),
         Operation::SiteMachines => on(filter, inventory::site_machines),
         Operation::Events => on(filter, super::events::stream),
+        Operation::Tickets => on(filter, super::tickets::list),
+        Operation::TicketGet => on(filter, super::tickets::get),
+        Operation::TicketTake => on(filter, super::tickets::take),
+        Operation::TicketNote => on(filter, super::tickets::note),
+        Operation::TicketResolve => on(filter, super::tickets::resolve),
+        Operation::ServiceNowRequest => on(filter, super::requests::fulfil),
     }
 }
 
@@ -341,6 +430,11 @@ pub fn build(state: AppState) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(from_fn(request_id::layer))
+        // Outermost, so every answer is counted, the guard's 401s and the 404s included.
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::adapter::metrics::track_requests,
+        ))
         .with_state(state)
 }
 

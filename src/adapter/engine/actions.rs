@@ -2,6 +2,8 @@
 //! target it takes, and the validation of its parameters. What each action does at a site is in
 //! [`super::run`]; this module is pure data and checks, shared by the API and the workers.
 
+use std::time::Duration;
+
 use serde_json::{Map, Value, json};
 
 use crate::adapter::store::Role;
@@ -46,7 +48,9 @@ pub static ACTIONS: &[ActionSpec] = &[
         name: "session.logoff",
         role: Role::Helpdesk,
         target: TargetKind::Session,
-        params: "none",
+        params: "escalate_after (duration such as \"90s\", \"2m\", \"1h\"; optional, admin only: \
+                 if the logoff has not finished by then and the session's machine is \
+                 single-session, the machine is restarted with force)",
         summary: "Log a session off (the helpdesk \"reset\")",
     },
     ActionSpec {
@@ -118,7 +122,11 @@ pub fn names() -> String {
 /// [`Operation::Logoff`] on each session they were expanded into.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Operation {
-    Logoff,
+    /// `escalate_after`: restart a single-session machine whose logoff has not finished by
+    /// then (see [`super::run`]).
+    Logoff {
+        escalate_after: Option<Duration>,
+    },
     Disconnect,
     Message {
         title: String,
@@ -241,14 +249,89 @@ fn style(action: &str, map: &Map<String, Value>) -> Result<MessageStyle, String>
     }
 }
 
+/// Shortest and longest `escalate_after`: a logoff takes seconds, and a task follows its
+/// session for at most an hour before it decides.
+pub const MIN_ESCALATE: Duration = Duration::from_secs(1);
+pub const MAX_ESCALATE: Duration = Duration::from_secs(3600);
+
+/// `params.escalate_after`: a whole number and a unit (`s`, `m`, `h`).
+fn escalate_after(action: &str, map: &Map<String, Value>) -> Result<Option<Duration>, String> {
+    let how = "write a whole number and a unit, such as \"90s\", \"2m\" or \"1h\"";
+    let text = match map.get("escalate_after") {
+        None => return Ok(None),
+        Some(Value::String(text)) => text.trim(),
+        Some(other) => {
+            return Err(format!(
+                "params.escalate_after of {action} must be a duration string, not {}; {how}",
+                kind_of(other)
+            ));
+        }
+    };
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let bad = || format!("params.escalate_after of {action} is {text:?}, not a duration; {how}");
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let after = match unit.trim() {
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        "h" => Duration::from_secs(n.saturating_mul(3600)),
+        _ => return Err(bad()),
+    };
+    if !(MIN_ESCALATE..=MAX_ESCALATE).contains(&after) {
+        return Err(format!(
+            "params.escalate_after of {action} is {text:?}; it must be between {} and {}",
+            duration_text(MIN_ESCALATE),
+            duration_text(MAX_ESCALATE)
+        ));
+    }
+    Ok(Some(after))
+}
+
+/// A duration the way `escalate_after` is written: `"2m"`, `"90s"`, `"1h"`.
+pub fn duration_text(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs >= 3600 && secs.is_multiple_of(3600) {
+        format!("{}h", secs / 3600)
+    } else if secs >= 60 && secs.is_multiple_of(60) {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// The role some parameters need beyond the action's own, with the reason for a person:
+/// escalating a logoff restarts machines, which is `machine.restart`'s role (admin).
+pub fn params_role(op: &Operation) -> Option<(Role, &'static str)> {
+    match op {
+        Operation::Logoff {
+            escalate_after: Some(_),
+        } => Some((
+            Role::Admin,
+            "params.escalate_after may restart a machine (as machine.restart does), which \
+             needs role admin",
+        )),
+        _ => None,
+    }
+}
+
 /// Checks `params` for `action` and returns what a task runs. The message for a person says
 /// which parameter is wrong and what is expected.
 pub fn operation(action: &str, params: &Value) -> Result<Operation, String> {
     let map = params_object(action, params)?;
     match action {
-        "session.logoff" | "user.logoff" => {
+        "session.logoff" => {
+            only(action, map, &["escalate_after"])?;
+            Ok(Operation::Logoff {
+                escalate_after: escalate_after(action, map)?,
+            })
+        }
+        "user.logoff" => {
             only(action, map, &[])?;
-            Ok(Operation::Logoff)
+            Ok(Operation::Logoff {
+                escalate_after: None,
+            })
         }
         "session.disconnect" => {
             only(action, map, &[])?;
@@ -295,7 +378,9 @@ pub fn operation(action: &str, params: &Value) -> Result<Operation, String> {
 /// `params.users` (for idempotency and display); their tasks are session logoffs.
 pub fn task_operation(action: &str, params: &Value) -> Result<Operation, String> {
     match action {
-        "user.logoff" => Ok(Operation::Logoff),
+        "user.logoff" => Ok(Operation::Logoff {
+            escalate_after: None,
+        }),
         _ => operation(action, params),
     }
 }
@@ -304,7 +389,10 @@ pub fn task_operation(action: &str, params: &Value) -> Result<Operation, String>
 /// same compare equal (idempotency) and the job shows exactly what ran.
 pub fn normalized_params(op: &Operation) -> Value {
     match op {
-        Operation::Logoff | Operation::Disconnect => json!({}),
+        Operation::Logoff {
+            escalate_after: Some(after),
+        } => json!({ "escalate_after": duration_text(*after) }),
+        Operation::Logoff { .. } | Operation::Disconnect => json!({}),
         Operation::Message { title, text, style } => {
             json!({ "title": title, "text": text, "style": style.as_str() })
         }
@@ -365,7 +453,9 @@ mod tests {
         assert!(operation("session.logoff", &json!([1])).is_err());
         assert_eq!(
             operation("session.logoff", &Value::Null),
-            Ok(Operation::Logoff)
+            Ok(Operation::Logoff {
+                escalate_after: None
+            })
         );
         assert!(
             operation("nope", &Value::Null)
@@ -384,6 +474,42 @@ mod tests {
             };
             assert_eq!(spec.role, expected, "{}", spec.name);
         }
+    }
+
+    #[test]
+    fn escalate_after_is_a_bounded_duration() {
+        let op = operation("session.logoff", &json!({"escalate_after": " 2m "})).expect("valid");
+        assert_eq!(
+            op,
+            Operation::Logoff {
+                escalate_after: Some(Duration::from_secs(120))
+            }
+        );
+        assert_eq!(normalized_params(&op), json!({"escalate_after": "2m"}));
+        assert!(params_role(&op).is_some_and(|(role, _)| role == Role::Admin));
+        let op = operation("session.logoff", &json!({"escalate_after": "90s"})).expect("valid");
+        assert_eq!(normalized_params(&op), json!({"escalate_after": "90s"}));
+        for (bad, says) in [
+            (json!(120), "duration string"),
+            (json!("2"), "not a duration"),
+            (json!("2 minutes"), "not a duration"),
+            (json!("-1m"), "not a duration"),
+            (json!("0s"), "between 1s and 1h"),
+            (json!("2h"), "between 1s and 1h"),
+        ] {
+            let message = operation("session.logoff", &json!({ "escalate_after": bad }))
+                .expect_err("refused");
+            assert!(message.contains(says), "{bad}: {message}");
+        }
+        assert!(
+            operation("user.logoff", &json!({"escalate_after": "2m"}))
+                .unwrap_err()
+                .contains("no parameter")
+        );
+        assert_eq!(
+            params_role(&operation("session.logoff", &Value::Null).expect("valid")),
+            None
+        );
     }
 
     #[test]

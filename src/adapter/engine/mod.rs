@@ -4,8 +4,11 @@
 //! - [`actions`]: the registry (name → role, target kind, parameter checks).
 //! - [`worker`]: per-site claiming with leases up to the site's `concurrency`, lease renewal,
 //!   recording each attempt's outcome; [`rate`]: the site's token bucket and retry backoff.
-//! - [`run`]: one task: check the target's state first, act only if needed, follow the site's
-//!   async job; [`expand`]: `user.logoff` targets into one task per session.
+//! - [`run`]: one task: check the target's state first (resumed tasks; see below), act only if
+//!   needed, follow the site's async job; [`follow`]: one poller per site reading the state of
+//!   every site job its tasks wait for; `escalate`: a logoff's `escalate_after` (follow the
+//!   session, force-restart a single-session machine whose logoff hangs); [`expand`]:
+//!   `user.logoff` targets into one task per session.
 //! - [`events`]: job and task changes as store events.
 //!
 //! Decisions:
@@ -17,13 +20,31 @@
 //! - Crash: every task is leased; a dead engine's leases expire and any engine claims the tasks
 //!   again. The resumed task follows the site job it stored, or checks the target before
 //!   acting, so an action that happened is recorded as done, never repeated.
+//! - Check-first is for tasks that may follow an action: any attempt after the first (a retry,
+//!   a resumed task) or one with a stored site job. A logoff's first attempt acts directly:
+//!   nothing can have happened yet, and every answer the site gives is handled (a session
+//!   already logging off accepts the logoff, a gone one answers 404 = success), so a bulk
+//!   logoff costs one action call per session instead of a read and an action. The other
+//!   actions keep checking first, since their sites refuse a repeat (already disconnected,
+//!   already on) where the check says "already done".
+//! - A site's `concurrency` bounds its CVAD calls in flight, as the config documents: every
+//!   call holds a slot, and a task that only waits (for its site job, or for a session to go)
+//!   gives its task slot back so the next task acts meanwhile. The site jobs waited for are
+//!   read together by one poller per site ([`follow`]), not one poll per task.
+//! - `session.logoff` with `escalate_after` needs the admin role (403 for helpdesk): the
+//!   escalation restarts a machine, which is `machine.restart`'s role. It restarts only a
+//!   single-session machine (only that user is on it) with force; on a multi-session machine
+//!   the task fails and says why, since a restart would end other users' sessions. The time
+//!   counts from the start of the attempt that sent the logoff.
 //! - Transient failures (429, 503, unreachable connectors, connector outages) are retried with
 //!   exponential backoff and jitter up to [`RetryPolicy::max_attempts`]; permanent ones (400,
 //!   403, 404) fail at once, except a 404 on a logoff: the session is gone, which is success.
 
 pub mod actions;
+mod escalate;
 pub mod events;
 pub mod expand;
+pub mod follow;
 pub mod rate;
 pub mod run;
 pub mod worker;
@@ -39,6 +60,7 @@ use uuid::Uuid;
 use crate::adapter::store::Store;
 use crate::config::SiteConfig;
 use crate::cvad::{CvadClient, CvadError};
+use crate::observe::CallObserver;
 
 pub use rate::{RetryPolicy, TokenBucket};
 use worker::{JobCache, SiteCtx};
@@ -56,6 +78,68 @@ pub trait AfterAction: Send + Sync {
 impl<F: Fn(&str) + Send + Sync> AfterAction for F {
     fn refresh_now(&self, site: &str) {
         self(site)
+    }
+}
+
+/// Extension point for metrics: told when each task attempt ends, with how long it took. The
+/// engine knows nothing of how it is counted.
+pub trait AttemptObserver: Send + Sync {
+    /// Called before the outcome is stored, so a reader who sees the job finished also sees
+    /// its last attempt counted. Must return quickly.
+    fn attempt_ended(&self, attempt: &AttemptRecord<'_>);
+}
+
+/// One ended attempt, as [`AttemptObserver`] sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptRecord<'a> {
+    pub site: &'a str,
+    /// The job's action (`session.logoff`, …).
+    pub action: &'a str,
+    pub end: AttemptEnd,
+    /// From the attempt's start (recorded in the store) to its outcome.
+    pub elapsed: Duration,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptEnd {
+    Succeeded,
+    /// Failed for good: a permanent error, or the last allowed attempt.
+    Failed,
+    Cancelled,
+    /// A transient failure; the task is rescheduled.
+    Retry,
+    /// Another engine took the task over (our lease expired); nothing was recorded.
+    LeaseLost,
+}
+
+impl AttemptEnd {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptEnd::Succeeded => "succeeded",
+            AttemptEnd::Failed => "failed",
+            AttemptEnd::Cancelled => "cancelled",
+            AttemptEnd::Retry => "retry",
+            AttemptEnd::LeaseLost => "lease_lost",
+        }
+    }
+}
+
+/// Observers of an engine's work, kept apart from [`EngineOptions`] (settings) so adding one
+/// changes no caller that sets options.
+#[derive(Clone, Default)]
+pub struct EngineHooks {
+    pub attempts: Option<Arc<dyn AttemptObserver>>,
+    /// Installed in every site client the engine builds.
+    pub cvad_calls: Option<Arc<dyn CallObserver>>,
+}
+
+impl std::fmt::Debug for EngineHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineHooks")
+            .field("attempts", &self.attempts.is_some())
+            .field("cvad_calls", &self.cvad_calls.is_some())
+            .finish()
     }
 }
 
@@ -116,6 +200,7 @@ pub struct Shared {
     /// a dead predecessor's lease for its own.
     pub owner: String,
     pub options: EngineOptions,
+    hooks: EngineHooks,
     sites: BTreeMap<String, Arc<SiteCtx>>,
     wake: Notify,
     jobs: JobCache,
@@ -173,15 +258,31 @@ impl Engine {
         sites: &[SiteConfig],
         options: EngineOptions,
     ) -> Result<Engine, CvadError> {
+        Engine::start_with_hooks(store, sites, options, EngineHooks::default())
+    }
+
+    /// [`Engine::start`] with observers of its attempts and CVAD calls (the adapter's metrics).
+    pub fn start_with_hooks(
+        store: Arc<dyn Store>,
+        sites: &[SiteConfig],
+        options: EngineOptions,
+        hooks: EngineHooks,
+    ) -> Result<Engine, CvadError> {
         let mut contexts = BTreeMap::new();
         for site in sites {
+            let mut config = site.to_cvad_config();
+            if let Some(observer) = &hooks.cvad_calls {
+                config = config.with_observer(Arc::clone(observer));
+            }
             let ctx = SiteCtx {
                 name: site.name.clone(),
-                client: CvadClient::new(site.to_cvad_config())?,
+                client: CvadClient::new(config)?,
                 limiter: TokenBucket::new(site.rate_limit),
                 concurrency: site.concurrency.max(1),
                 enabled_in_config: site.enabled,
                 refresh_pending: std::sync::atomic::AtomicBool::new(false),
+                calls: tokio::sync::Semaphore::new(site.concurrency.max(1) as usize),
+                watch: follow::JobWatch::default(),
             };
             contexts.insert(site.name.clone(), Arc::new(ctx));
         }
@@ -189,6 +290,7 @@ impl Engine {
             store,
             owner: format!("engine-{}", Uuid::new_v4().simple()),
             options,
+            hooks,
             sites: contexts,
             wake: Notify::new(),
             jobs: JobCache::default(),

@@ -4,12 +4,21 @@
 //!
 //! The check-first rule is what makes a resumed task safe: a worker that died after the site
 //! accepted the action left the target logging off, powering on or in maintenance, and the
-//! next worker sees that and records the task done instead of acting again.
+//! next worker sees that and records the task done instead of acting again. A logoff's first
+//! attempt skips the look: every answer the site can give it is safe to act on (a session
+//! already logging off accepts the logoff again, a gone one answers 404, which is success),
+//! so the look would only double the calls of a bulk logoff. Retries and resumed attempts,
+//! which may follow an action that already happened, always look first.
+//!
+//! A logoff with `escalate_after` then follows the session itself ([`super::escalate`]).
+
+use std::sync::Arc;
 
 use tokio::time::Instant;
 
 use super::actions::Operation;
-use super::worker::{SiteCtx, TaskEnv};
+use super::follow::{JobWatch, Polled};
+use super::worker::{SiteCtx, TaskEnv, TaskSlot};
 use crate::cvad::wire::UpdateMachineRequest;
 use crate::cvad::{CvadError, JobRef, job_failure_hint};
 use crate::model::{PowerAction, PowerState, SessionState};
@@ -38,7 +47,7 @@ enum Check {
 
 /// A CVAD error as an outcome: transient ones (429, 503, unreachable connectors, outages)
 /// are retried, everything else fails the task with the site's words.
-fn classify(err: &CvadError) -> Outcome {
+pub(super) fn classify(err: &CvadError) -> Outcome {
     if err.is_retryable() {
         Outcome::Retry(err.to_string())
     } else {
@@ -49,23 +58,44 @@ fn classify(err: &CvadError) -> Outcome {
 /// One task's run at one site.
 pub struct TaskRun<'a> {
     pub env: &'a TaskEnv,
-    pub site: &'a SiteCtx,
+    pub site: &'a Arc<SiteCtx>,
+    /// Given back while the task only waits.
+    pub slot: &'a TaskSlot,
     pub task_id: i64,
     pub target: &'a str,
     pub op: &'a Operation,
     /// The previous attempt never ended: its worker died, maybe after acting.
     pub interrupted: bool,
+    /// An earlier attempt exists (or stored a site job): the action may have happened.
+    pub resumed: bool,
     /// The site's job id an earlier attempt stored.
     pub external_job_id: Option<&'a str>,
 }
 
 impl TaskRun<'_> {
     pub async fn run(&self) -> Outcome {
+        let started = Instant::now();
+        let outcome = self.run_action().await;
+        match (self.op, outcome) {
+            (
+                Operation::Logoff {
+                    escalate_after: Some(after),
+                },
+                Outcome::Done(why),
+            ) => self.settle(started + *after, *after, why).await,
+            (_, outcome) => outcome,
+        }
+    }
+
+    async fn run_action(&self) -> Outcome {
         if self.interrupted
             && let Some(job) = self.external_job_id
         {
             // The action was accepted before the crash: its job says how it went.
             return self.follow(job).await;
+        }
+        if !self.resumed && self.is_logoff() {
+            return self.act().await;
         }
         match self.check().await {
             Check::Done(why) => Outcome::Done(why),
@@ -74,17 +104,24 @@ impl TaskRun<'_> {
         }
     }
 
-    fn client(&self) -> &crate::cvad::CvadClient {
+    pub(super) fn is_logoff(&self) -> bool {
+        matches!(self.op, Operation::Logoff { .. })
+    }
+
+    pub(super) fn client(&self) -> &crate::cvad::CvadClient {
         &self.site.client
     }
 
     async fn check(&self) -> Check {
-        self.site.pace().await;
         match self.op {
-            Operation::Logoff | Operation::Disconnect | Operation::Message { .. } => {
-                let session = match self.client().session(self.target).await {
+            Operation::Logoff { .. } | Operation::Disconnect | Operation::Message { .. } => {
+                let session = {
+                    let _call = self.site.pace().await;
+                    self.client().session(self.target).await
+                };
+                let session = match session {
                     Ok(session) => session,
-                    Err(e) if e.is_not_found() && *self.op == Operation::Logoff => {
+                    Err(e) if e.is_not_found() && self.is_logoff() => {
                         return Check::Done("the session is gone: already logged off".into());
                     }
                     Err(e) if e.is_not_found() => {
@@ -96,7 +133,7 @@ impl TaskRun<'_> {
                     Err(e) => return Check::End(classify(&e)),
                 };
                 match self.op {
-                    Operation::Logoff if session.logoff_in_progress => {
+                    Operation::Logoff { .. } if session.logoff_in_progress => {
                         Check::Done("the session is already logging off".into())
                     }
                     Operation::Disconnect if session.logoff_in_progress => {
@@ -124,7 +161,11 @@ impl TaskRun<'_> {
                 }
             }
             Operation::Power { .. } | Operation::Maintenance { .. } => {
-                let machine = match self.client().machine(self.target).await {
+                let machine = {
+                    let _call = self.site.pace().await;
+                    self.client().machine(self.target).await
+                };
+                let machine = match machine {
                     Ok(machine) => machine,
                     Err(e) if e.is_not_found() => {
                         return Check::End(Outcome::Failed(format!(
@@ -176,8 +217,11 @@ impl TaskRun<'_> {
         {
             return Check::Done("a restart was already under way".into());
         }
-        self.site.pace().await;
-        let jobs = match self.client().jobs().await {
+        let jobs = {
+            let _call = self.site.pace().await;
+            self.client().jobs().await
+        };
+        let jobs = match jobs {
             Ok(jobs) => jobs,
             Err(e) => return Check::End(classify(&e)),
         };
@@ -203,10 +247,10 @@ impl TaskRun<'_> {
     }
 
     async fn act(&self) -> Outcome {
-        self.site.pace().await;
+        let call = self.site.pace().await;
         let client = self.client();
         let started: Result<JobRef, CvadError> = match self.op {
-            Operation::Logoff => client.logoff_async(self.target).await,
+            Operation::Logoff { .. } => client.logoff_async(self.target).await,
             Operation::Disconnect => client.disconnect_async(self.target).await,
             Operation::Message { title, text, style } => {
                 // The API has no asynchronous form of sendMessage.
@@ -226,6 +270,7 @@ impl TaskRun<'_> {
                 client.update_machine_async(self.target, &update).await
             }
         };
+        drop(call);
         match started {
             Ok(job) => {
                 // Stored before following, so a crash from here on resumes by the job id.
@@ -239,68 +284,78 @@ impl TaskRun<'_> {
                 }
                 self.follow(&job.id).await
             }
-            Err(e) if e.is_not_found() && *self.op == Operation::Logoff => {
+            Err(e) if e.is_not_found() && self.is_logoff() => {
                 Outcome::Done("the session was already gone".into())
             }
             Err(e) => classify(&e),
         }
     }
 
-    /// Polls the site's job to its end, copying its progress into the task and cancelling it
-    /// at the site if the job is cancelled meanwhile and the site allows it.
-    async fn follow(&self, job_id: &str) -> Outcome {
+    /// Follows the site's job to its end (read by the site's poller, [`JobWatch`]), copying
+    /// its progress into the task and cancelling it at the site if the job is cancelled
+    /// meanwhile and the site allows it. Waiting holds no task slot: the next task acts.
+    pub(super) async fn follow(&self, job_id: &str) -> Outcome {
+        self.slot.release();
         let deadline = Instant::now() + self.env.options.job_timeout;
+        let mut updates = JobWatch::subscribe(self.site, job_id, self.env.options.poll_interval);
         let mut last_percent: Option<u8> = None;
         let mut cancel_sent = false;
         loop {
-            self.site.pace().await;
-            match self.client().job(job_id).await {
-                Ok(job) => {
-                    let percent = job
-                        .progress
-                        .map(|p| p.min(100) as u8)
-                        .unwrap_or(if job.is_terminal() { 100 } else { 0 });
-                    if last_percent != Some(percent) && !job.is_terminal() {
-                        last_percent = Some(percent);
-                        if self
-                            .env
-                            .progress(self.task_id, percent, None)
-                            .await
-                            .is_err()
-                        {
-                            return Outcome::LeaseLost;
-                        }
-                    }
-                    if job.is_terminal() {
-                        return self.finished(&job).await;
-                    }
-                    if !cancel_sent && job.is_cancellable && self.env.cancel_requested().await {
-                        self.site.pace().await;
-                        if self.client().cancel_job(job_id).await.is_ok() {
-                            cancel_sent = true;
-                        }
-                    }
+            match tokio::time::timeout_at(deadline, updates.changed()).await {
+                Ok(Ok(())) => {}
+                // The sender lives as long as anyone waits; this cannot happen, but if it did
+                // the next attempt would look at the target again.
+                Ok(Err(_)) => {
+                    return Outcome::Retry(format!(
+                        "lost track of CVAD job {job_id} at site {}; checking the target again",
+                        self.site.name
+                    ));
                 }
-                Err(e) if e.is_not_found() => {
+                Err(_) => {
+                    return Outcome::Failed(format!(
+                        "CVAD job {job_id} at site {} did not finish within {} s; it may still \
+                         finish there",
+                        self.site.name,
+                        self.env.options.job_timeout.as_secs()
+                    ));
+                }
+            }
+            let polled = updates.borrow_and_update().clone();
+            let job = match polled {
+                None => continue,
+                Some(Polled::Gone) => {
                     return Outcome::Retry(format!(
                         "site {} no longer knows its job {job_id}; checking the target again",
                         self.site.name
                     ));
                 }
-                Err(e) if e.is_retryable() => {
-                    tracing::debug!(job = job_id, error = %e, "job poll failed; polling again");
+                Some(Polled::Failed(e)) => return Outcome::Failed(e),
+                Some(Polled::Job(job)) => job,
+            };
+            let percent = job
+                .progress
+                .map(|p| p.min(100) as u8)
+                .unwrap_or(if job.is_terminal() { 100 } else { 0 });
+            if last_percent != Some(percent) && !job.is_terminal() {
+                last_percent = Some(percent);
+                if self
+                    .env
+                    .progress(self.task_id, percent, None)
+                    .await
+                    .is_err()
+                {
+                    return Outcome::LeaseLost;
                 }
-                Err(e) => return Outcome::Failed(e.to_string()),
             }
-            if Instant::now() >= deadline {
-                return Outcome::Failed(format!(
-                    "CVAD job {job_id} at site {} did not finish within {} s; it may still \
-                     finish there",
-                    self.site.name,
-                    self.env.options.job_timeout.as_secs()
-                ));
+            if job.is_terminal() {
+                return self.finished(&job).await;
             }
-            tokio::time::sleep(self.env.options.poll_interval).await;
+            if !cancel_sent && job.is_cancellable && self.env.cancel_requested().await {
+                let _call = self.site.pace().await;
+                if self.client().cancel_job(job_id).await.is_ok() {
+                    cancel_sent = true;
+                }
+            }
         }
     }
 
@@ -321,10 +376,13 @@ impl TaskRun<'_> {
             "CVAD job {} {} at site {} failed: {message}",
             job.job_type, job.id, self.site.name
         );
-        if *self.op == Operation::Logoff {
+        if self.is_logoff() {
             // A session that ended by itself meanwhile makes the logoff job fail; that is done.
-            self.site.pace().await;
-            if let Err(e) = self.client().session(self.target).await
+            let session = {
+                let _call = self.site.pace().await;
+                self.client().session(self.target).await
+            };
+            if let Err(e) = session
                 && e.is_not_found()
             {
                 return Outcome::Done("the session is gone: already logged off".into());

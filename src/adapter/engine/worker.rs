@@ -1,21 +1,26 @@
 //! Per-site workers: claim due tasks with leases up to the site's concurrency, run each one
 //! ([`super::run`]) while renewing its lease, and record how each attempt ended, with events.
+//!
+//! A site's `concurrency` limits CVAD calls in flight (as the config documents it): every call
+//! takes a slot ([`SiteCtx::pace`]), and a task waiting for its site job gives its task slot
+//! back ([`TaskSlot::release`]) so the next task can act meanwhile.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{Mutex, Notify, OwnedSemaphorePermit, Semaphore, SemaphorePermit, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::actions::{self, Operation};
 use super::events;
+use super::follow::JobWatch;
 use super::rate::TokenBucket;
 use super::run::{Outcome, TaskRun};
-use super::{EngineOptions, Shared};
+use super::{AttemptEnd, AttemptRecord, EngineOptions, Shared};
 use crate::adapter::store::{StoreError, Task};
 use crate::cvad::CvadClient;
 
@@ -29,13 +34,43 @@ pub struct SiteCtx {
     pub enabled_in_config: bool,
     /// A coalesced inventory refresh is scheduled (see [`super::REFRESH_COALESCE`]).
     pub refresh_pending: AtomicBool,
+    /// One permit per call in flight, `concurrency` in all.
+    pub calls: Semaphore,
+    /// The site jobs tasks are waiting for, polled together.
+    pub watch: JobWatch,
 }
 
 impl SiteCtx {
-    /// Waits for the site's rate limit before one CVAD call.
-    pub async fn pace(&self) {
+    /// Waits for a call slot and the site's rate limit before one CVAD call; the slot is held
+    /// until the returned guard is dropped, so keep it for the call and no longer.
+    #[must_use = "the call slot is released when the guard is dropped"]
+    pub async fn pace(&self) -> Option<SemaphorePermit<'_>> {
+        // The semaphore is never closed; `None` would only mean pacing without a slot.
+        let slot = self.calls.acquire().await.ok();
         if let Some(limiter) = &self.limiter {
             limiter.acquire().await;
+        }
+        slot
+    }
+}
+
+/// A running task's place among the site's `concurrency` acting tasks.
+#[derive(Debug)]
+pub struct TaskSlot {
+    permit: std::sync::Mutex<Option<OwnedSemaphorePermit>>,
+    freed: Arc<Notify>,
+}
+
+impl TaskSlot {
+    /// Gives the place back while the task only waits (for its site job, or for a session to
+    /// go), and wakes the worker to claim the next task.
+    pub fn release(&self) {
+        let permit = match self.permit.lock() {
+            Ok(mut permit) => permit.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if permit.is_some() {
+            self.freed.notify_one();
         }
     }
 }
@@ -43,6 +78,8 @@ impl SiteCtx {
 /// What the engine knows about a job while running its tasks.
 #[derive(Debug, Clone)]
 struct JobInfo {
+    /// The job's action as stored, for the attempt observer.
+    action: String,
     op: Result<Operation, String>,
     cancel_requested: bool,
     checked: Instant,
@@ -73,6 +110,7 @@ impl JobCache {
             Err(e) => return Err(e.to_string()),
         };
         let info = JobInfo {
+            action: detail.job.action.clone(),
             op: actions::task_operation(&detail.job.action, &detail.job.params),
             cancel_requested: detail.job.cancel_requested_at.is_some(),
             checked: Instant::now(),
@@ -140,6 +178,7 @@ async fn site_enabled(shared: &Shared, site: &SiteCtx) -> bool {
 /// the grace period and abandon the rest (their leases expire and a later engine resumes them).
 pub async fn site_worker(shared: Arc<Shared>, site: Arc<SiteCtx>, mut stop: watch::Receiver<bool>) {
     let permits = Arc::new(Semaphore::new(site.concurrency.max(1) as usize));
+    let freed = Arc::new(Notify::new());
     let mut running: JoinSet<()> = JoinSet::new();
     let mut disabled_logged = false;
     loop {
@@ -161,11 +200,15 @@ pub async fn site_worker(shared: Arc<Shared>, site: Arc<SiteCtx>, mut stop: watc
                             let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
                                 break;
                             };
+                            let slot = TaskSlot {
+                                permit: std::sync::Mutex::new(Some(permit)),
+                                freed: Arc::clone(&freed),
+                            };
                             running.spawn(run_claimed(
                                 Arc::clone(&shared),
                                 Arc::clone(&site),
                                 task,
-                                permit,
+                                slot,
                             ));
                         }
                     }
@@ -182,6 +225,7 @@ pub async fn site_worker(shared: Arc<Shared>, site: Arc<SiteCtx>, mut stop: watc
         }
         tokio::select! {
             _ = shared.wake.notified() => {}
+            _ = freed.notified() => {}
             _ = tokio::time::sleep(shared.options.claim_interval) => {}
             _ = stop.changed() => {}
             Some(_) = running.join_next(), if !running.is_empty() => {}
@@ -201,12 +245,7 @@ pub async fn site_worker(shared: Arc<Shared>, site: Arc<SiteCtx>, mut stop: watc
 }
 
 /// Runs one claimed task to the end of this attempt and records the outcome.
-async fn run_claimed(
-    shared: Arc<Shared>,
-    site: Arc<SiteCtx>,
-    task: Task,
-    _permit: OwnedSemaphorePermit,
-) {
+async fn run_claimed(shared: Arc<Shared>, site: Arc<SiteCtx>, task: Task, slot: TaskSlot) {
     let store = &shared.store;
     let owner = shared.owner.clone();
     let info = match shared.jobs.info(&shared, task.job_id, false).await {
@@ -216,11 +255,16 @@ async fn run_claimed(
             return;
         }
     };
-    let previous = match store.list_attempts(task.id).await {
-        Ok(attempts) => attempts,
-        Err(e) => {
-            tracing::warn!(task = task.id, error = %e, "cannot read attempts; lease left to expire");
-            return;
+    // A task never attempted has no history to read.
+    let previous = if task.attempts == 0 {
+        Vec::new()
+    } else {
+        match store.list_attempts(task.id).await {
+            Ok(attempts) => attempts,
+            Err(e) => {
+                tracing::warn!(task = task.id, error = %e, "cannot read attempts; lease left to expire");
+                return;
+            }
         }
     };
     let interrupted = previous.last().is_some_and(|a| a.ended_at.is_none());
@@ -231,6 +275,7 @@ async fn run_claimed(
             return;
         }
     };
+    let started = Instant::now();
     events::task_state(store.as_ref(), &task, "running", attempt.number).await;
     let env = TaskEnv {
         shared: Arc::clone(&shared),
@@ -242,10 +287,12 @@ async fn run_claimed(
             let run = TaskRun {
                 env: &env,
                 site: &site,
+                slot: &slot,
                 task_id: task.id,
                 target: &task.target_id,
                 op,
                 interrupted,
+                resumed: !previous.is_empty() || task.external_job_id.is_some(),
                 external_job_id: task.external_job_id.as_deref(),
             };
             with_lease(&shared, task.id, run.run()).await
@@ -254,7 +301,19 @@ async fn run_claimed(
         // job was changed by hand or by a newer version.
         Err(e) => Outcome::Failed(format!("the job's parameters are not valid: {e}")),
     };
-    record(&shared, &site, &task, attempt.number, outcome).await;
+    let ended = Ended {
+        action: &info.action,
+        attempt: attempt.number,
+        started,
+    };
+    record(&shared, &site, &task, ended, outcome).await;
+}
+
+/// Which attempt of which action ended, and when it started.
+struct Ended<'a> {
+    action: &'a str,
+    attempt: u32,
+    started: Instant,
 }
 
 /// Runs `work` while renewing the task's lease; gives up (LeaseLost) when the lease is gone.
@@ -281,10 +340,33 @@ async fn with_lease(
     }
 }
 
-async fn record(shared: &Shared, site: &Arc<SiteCtx>, task: &Task, attempt: u32, outcome: Outcome) {
+async fn record(
+    shared: &Shared,
+    site: &Arc<SiteCtx>,
+    task: &Task,
+    ended: Ended<'_>,
+    outcome: Outcome,
+) {
     let store = &shared.store;
     let owner = &shared.owner;
     let retry = shared.options.retry;
+    let attempt = ended.attempt;
+    if let Some(observer) = &shared.hooks.attempts {
+        let end = match &outcome {
+            Outcome::Done(_) => AttemptEnd::Succeeded,
+            Outcome::Failed(_) => AttemptEnd::Failed,
+            Outcome::Cancelled(_) => AttemptEnd::Cancelled,
+            Outcome::Retry(_) if attempt >= retry.max_attempts => AttemptEnd::Failed,
+            Outcome::Retry(_) => AttemptEnd::Retry,
+            Outcome::LeaseLost => AttemptEnd::LeaseLost,
+        };
+        observer.attempt_ended(&AttemptRecord {
+            site: &site.name,
+            action: ended.action,
+            end,
+            elapsed: ended.started.elapsed(),
+        });
+    }
     let result = match &outcome {
         Outcome::Done(why) => store.complete_task(task.id, owner, Some(why)).await,
         Outcome::Failed(error) => store.fail_task(task.id, owner, error).await,

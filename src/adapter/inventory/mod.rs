@@ -77,11 +77,25 @@ impl Inventory {
     /// A cache for every configured site, empty until refreshed. Nothing runs until
     /// [`Inventory::start`].
     pub fn new(store: Arc<dyn Store>, config: &AdapterConfig) -> Inventory {
+        Inventory::with_call_observer(store, config, None)
+    }
+
+    /// [`Inventory::new`], with `observer` installed in every site client (the adapter's
+    /// metrics count the refreshes' CVAD calls with the engine's).
+    pub fn with_call_observer(
+        store: Arc<dyn Store>,
+        config: &AdapterConfig,
+        observer: Option<Arc<dyn crate::observe::CallObserver>>,
+    ) -> Inventory {
         let sites = config
             .sites
             .iter()
             .map(|site| {
-                let client = CvadClient::new(site.to_cvad_config()).map_err(|e| e.to_string());
+                let mut cvad = site.to_cvad_config();
+                if let Some(observer) = &observer {
+                    cvad = cvad.with_observer(Arc::clone(observer));
+                }
+                let client = CvadClient::new(cvad).map_err(|e| e.to_string());
                 Arc::new(SiteCache::new(site.name.clone(), site.enabled, client))
             })
             .collect();

@@ -70,6 +70,9 @@ pub struct Filter {
     pub user: Option<String>,
     pub state: Option<String>,
     pub q: Option<String>,
+    /// Tickets only: the table or kind, and the configured queue.
+    pub kind: Option<String>,
+    pub queue: Option<String>,
 }
 
 /// A sort field (index into [`Row::SORT_FIELDS`]) and direction.

@@ -60,6 +60,16 @@ str_enum!(AttemptOutcome {
 });
 
 impl JobState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [JobState; 6] = [
+        JobState::Queued,
+        JobState::Running,
+        JobState::Succeeded,
+        JobState::Failed,
+        JobState::PartiallyFailed,
+        JobState::Cancelled,
+    ];
+
     pub fn is_terminal(self) -> bool {
         !matches!(self, JobState::Queued | JobState::Running)
     }
@@ -298,6 +308,9 @@ pub trait JobStore: Send + Sync {
     async fn expired_leases(&self, limit: u32) -> Result<Vec<Task>, StoreError>;
     /// Sites with due work (queued and due, or lease expired), for the engine's dispatcher.
     async fn sites_with_due_tasks(&self) -> Result<Vec<String>, StoreError>;
+    /// How many jobs are in each state, for `/metrics`: every state of [`JobState::ALL`] in
+    /// that order, 0 for a state no job is in (a scraper must see the 0, not a gap).
+    async fn count_jobs_by_state(&self) -> Result<Vec<(JobState, u64)>, StoreError>;
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ pub mod jobs;
 pub mod outbox;
 pub mod sites;
 pub mod sqlite;
+pub mod ticket_links;
 
 use std::sync::Arc;
 
@@ -41,15 +42,20 @@ pub use jobs::{
 pub use outbox::{NewOutboxItem, OutboxItem, OutboxStore};
 pub use sites::{SiteFlag, SiteStore};
 pub use sqlite::SqliteStore;
+pub use ticket_links::{TicketLag, TicketLinkStore, TicketPhase};
 
 /// Everything the adapter needs from its database. Implemented by each backend; the engine
 /// holds `Arc<dyn Store>`.
 pub trait Store:
-    ClientStore + AuditStore + JobStore + EventStore + OutboxStore + SiteStore
+    ClientStore + AuditStore + JobStore + EventStore + OutboxStore + SiteStore + TicketLinkStore
 {
 }
 
-impl<T: ClientStore + AuditStore + JobStore + EventStore + OutboxStore + SiteStore> Store for T {}
+impl<
+    T: ClientStore + AuditStore + JobStore + EventStore + OutboxStore + SiteStore + TicketLinkStore,
+> Store for T
+{
+}
 
 /// Errors from the store. Messages are written for the person reading the adapter's log.
 #[derive(Debug, thiserror::Error)]

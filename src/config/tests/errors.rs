@@ -332,3 +332,32 @@ fn credentials_must_match_the_site_kind() {
         "this key is required",
     );
 }
+
+#[test]
+fn a_bad_engine_lease_names_line_and_key() {
+    let text = format!("{BASE}\n[engine]\nlease = \"500ms\"\n");
+    let shown = errors(&text);
+    assert_error(
+        &shown,
+        &at(&text, "\"500ms\""),
+        "engine.lease",
+        "too short; the engine renews a lease every third of it, so use at least \"1s\"",
+    );
+    assert_eq!(shown.lines().count(), 1, "{shown}");
+
+    let text = format!("{BASE}\n[engine]\nlease = \"soon\"\n");
+    assert_error(
+        &errors(&text),
+        &at(&text, "\"soon\""),
+        "engine.lease",
+        "not a duration",
+    );
+
+    let text = format!("{BASE}\n[engine]\nleases = \"5s\"\n");
+    assert_error(
+        &errors(&text),
+        &at(&text, "leases"),
+        "engine.leases",
+        "unknown key `leases`",
+    );
+}

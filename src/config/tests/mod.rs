@@ -307,3 +307,16 @@ fn sites_and_clients_can_be_disabled() {
     assert!(!c.sites[0].enabled);
     assert!(!c.clients[0].enabled);
 }
+
+#[test]
+fn the_engine_lease_is_left_to_the_engine_unless_set() {
+    let loaded = load(BASE).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.engine.lease, None);
+    let text = format!("{BASE}\n[engine]\nlease = \"5s\"\n");
+    let loaded = load(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.engine.lease, Some(Duration::from_secs(5)));
+    // An empty table is the defaults.
+    let text = format!("{BASE}\n[engine]\n");
+    let loaded = load(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.engine, EngineConfig::default());
+}

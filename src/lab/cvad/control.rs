@@ -1,5 +1,6 @@
 //! Control routes under `/_lab/sites`: connector stop/start, faults, auth settings, the
-//! per-action call counts tests use to prove "each target acted on exactly once", and status.
+//! per-action call counts tests use to prove "each target acted on exactly once", sessions
+//! whose logoff hangs, and status.
 
 use super::Site;
 use crate::lab::FaultPatch;
@@ -30,6 +31,10 @@ pub fn router(sites: Vec<Arc<Site>>) -> Router {
         )
         .route("/_lab/sites/{site}/calls", get(calls))
         .route("/_lab/sites/{site}/auth", post(auth))
+        .route(
+            "/_lab/sites/{site}/sessions/{session}/hang-logoff",
+            post(hang_logoff).delete(release_logoff),
+        )
         .with_state(Arc::new(sites))
 }
 
@@ -227,4 +232,54 @@ async fn auth(State(sites): State<Sites>, Path(key): Path<String>, body: Bytes) 
         0
     };
     Json(json!({ "token_ttl_secs": state.token_ttl_secs, "revoked": revoked })).into_response()
+}
+
+/// Makes a session's logoff hang: a logoff (from the API or already under way) leaves it
+/// `LogoffInProgress` instead of ending it, as a hung user profile or application does, until
+/// the mark is lifted or a forced restart or power-off of the machine drops the session.
+async fn hang_logoff(
+    State(sites): State<Sites>,
+    Path((key, session)): Path<(String, String)>,
+) -> Response {
+    set_hang(&sites, &key, &session, true)
+}
+
+/// Lifts the mark: a session already logging off finishes its logoff now.
+async fn release_logoff(
+    State(sites): State<Sites>,
+    Path((key, session)): Path<(String, String)>,
+) -> Response {
+    set_hang(&sites, &key, &session, false)
+}
+
+fn set_hang(sites: &Sites, key: &str, session: &str, hang: bool) -> Response {
+    let site = match find(sites, key) {
+        Ok(site) => site,
+        Err(unknown) => return unknown.into_response(),
+    };
+    let mut state = site.lock_current();
+    let Some(found) = state.find_session(session) else {
+        return not_found(format!(
+            "site {} has no session '{session}'",
+            site.meta.name
+        ));
+    };
+    let logging_off = state
+        .sessions
+        .get(&found)
+        .is_some_and(|s| s.logoff_in_progress);
+    if hang {
+        state.hung_logoffs.insert(found);
+    } else if state.hung_logoffs.remove(&found) && logging_off {
+        let now = site.clock.now();
+        state
+            .timeline
+            .schedule(now, super::timeline::Event::LogoffDone { session: found });
+    }
+    Json(json!({
+        "session": session,
+        "hang_logoff": hang,
+        "logoff_in_progress": logging_off,
+    }))
+    .into_response()
 }

@@ -15,7 +15,7 @@ use crate::model::{
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use rand_chacha::ChaCha8Rng;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 /// A zone (resource location) and the health of its connectors.
@@ -205,6 +205,10 @@ pub struct SiteState {
     /// Site-wide outage mode (fault plan `outage`): every zone answers as if all its
     /// connectors were in Local Host Cache outage, so reads are served and writes fail.
     pub outage: bool,
+    /// Sessions whose logoff hangs (control API `hang-logoff`): once logging off they stay
+    /// `LogoffInProgress` until the mark is lifted or a forced restart or power-off of their
+    /// machine drops them.
+    pub hung_logoffs: HashSet<u64>,
 }
 
 /// Derived per-group counters, in the shape of `DeliveryGroupResponseModel`.
@@ -357,6 +361,7 @@ impl SiteState {
     /// Removes a session and unlinks it from its machine.
     pub fn remove_session(&mut self, key: u64) -> Option<SessionRec> {
         let session = self.sessions.remove(&key)?;
+        self.hung_logoffs.remove(&key);
         self.session_by_id.remove(&session.id.to_ascii_lowercase());
         if let Some(machine) = self.machines.get_mut(session.machine) {
             machine.sessions.retain(|k| *k != key);

@@ -88,7 +88,9 @@ pub fn advance(state: &mut SiteState, now: DateTime<Utc>) {
                 step,
             } => machine_step(state, machine, generation, step, at),
             Event::LogoffDone { session } => {
-                state.remove_session(session);
+                if !state.hung_logoffs.contains(&session) {
+                    state.remove_session(session);
+                }
             }
             Event::LogonDone { session } => {
                 if let Some(s) = state.sessions.get_mut(&session) {

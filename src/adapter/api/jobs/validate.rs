@@ -86,6 +86,14 @@ pub(super) fn validate(
         }
     }
     let op = actions::operation(spec.name, &body.params).map_err(invalid)?;
+    if let Some((role, why)) = actions::params_role(&op)
+        && !caller.role.allows(role)
+    {
+        return Err(ApiError::forbidden(format!(
+            "{why}; client '{}' has {}",
+            caller.name, caller.role
+        )));
+    }
     let mut params = actions::normalized_params(&op);
     if spec.target == TargetKind::User {
         // The job's tasks are sessions; the users asked for are kept for idempotency and for

@@ -80,6 +80,10 @@ pub struct JobView {
     /// Only in single-job answers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tasks: Option<Vec<TaskView>>,
+    /// Only in single-job answers of ticket-linked jobs: the last ticket write's outcome
+    /// ("resolve: written to INC0010001", "job started: not written (conflict): …").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket_status: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -130,6 +134,7 @@ pub(super) fn job_view(job: Job, tasks: Option<Vec<TaskView>>, raw: Option<&[Tas
         result,
         error,
         tasks,
+        ticket_status: None,
     }
 }
 
@@ -166,5 +171,15 @@ pub(super) async fn detail_view(state: &AppState, detail: JobDetail) -> Result<J
             attempts: attempts.into_iter().map(attempt_view).collect(),
         });
     }
-    Ok(job_view(detail.job, Some(tasks), Some(&detail.tasks)))
+    let ticket_status = match &detail.job.ticket {
+        Some(_) => state
+            .store
+            .ticket_status(detail.job.id)
+            .await
+            .map_err(ApiError::store)?,
+        None => None,
+    };
+    let mut view = job_view(detail.job, Some(tasks), Some(&detail.tasks));
+    view.ticket_status = ticket_status;
+    Ok(view)
 }

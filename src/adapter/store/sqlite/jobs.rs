@@ -420,4 +420,20 @@ impl JobStore for SqliteStore {
     async fn sites_with_due_tasks(&self) -> Result<Vec<String>, StoreError> {
         tasks::sites_with_due_tasks(self).await
     }
+
+    async fn count_jobs_by_state(&self) -> Result<Vec<(JobState, u64)>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, count(*) FROM jobs GROUP BY state")
+                .fetch_all(self.pool())
+                .await?;
+        let mut counts: Vec<(JobState, u64)> = JobState::ALL.iter().map(|&s| (s, 0)).collect();
+        for (state, n) in rows {
+            // The table's CHECK constraint allows only known states; a newer version's state
+            // would be left out rather than fail the whole scrape.
+            if let Some(slot) = counts.iter_mut().find(|(s, _)| s.as_str() == state) {
+                slot.1 = u64::try_from(n).unwrap_or(0);
+            }
+        }
+        Ok(counts)
+    }
 }

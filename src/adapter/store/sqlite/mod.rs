@@ -9,6 +9,7 @@ mod outbox;
 mod rows;
 mod sites;
 mod tasks;
+mod ticket_links;
 
 use std::borrow::Cow;
 use std::str::FromStr;
@@ -36,6 +37,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "site flags",
         include_str!("../../../../migrations/sqlite/0002_site_flags.sql"),
+    ),
+    (
+        3,
+        "ticket links",
+        include_str!("../../../../migrations/sqlite/0003_ticket_links.sql"),
     ),
 ];
 

@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use zone::{ZonePlan, usable};
 
@@ -138,6 +138,7 @@ pub fn build(ctx: &LabContext, index: usize, spec: &SiteSpec) -> SiteState {
         tokens: HashMap::new(),
         token_ttl_secs: 3600,
         calls: BTreeMap::new(),
+        hung_logoffs: HashSet::new(),
         rng: <ChaCha8Rng as rand::SeedableRng>::from_rng(&mut rng),
         last_tick: now,
         outage: false,

@@ -1,0 +1,376 @@
+//! Adapter benchmarks that are one long run each, not criterion samples (a bulk job of 10,000
+//! sessions takes seconds and changes the lab, so repeating it 10+ times would measure a lab
+//! with ever fewer sessions): a bench command printing a table.
+//!
+//! - `bulk`: a `session.logoff` job of 10,000 sessions over 4 lab sites (two large labs), 20 ms
+//!   latency on every CVAD call, per-site concurrency 32, timed from its creation until it has
+//!   ended and compared with the floor `targets ÷ (sites × concurrency) × latency` (target ≤
+//!   1.25× the floor). Twice, on different sessions: created in the store and the engine woken
+//!   as the API does (the engine alone), then through `POST /api/v1/jobs` (the whole path; the
+//!   job's end is watched while the request is still being answered, and the answer's own
+//!   time is reported beside it).
+//! - `rss`: the resident memory of `deskbridge serve --lab --scale large` once its inventory
+//!   holds the lab's 100,000 sessions (adapter and lab in one process), and of
+//!   `deskbridge serve --config` alone against a `deskbridge lab --scale large` process.
+//!
+//! `cargo bench --bench adapter_bulk` runs both; `-- bulk` or `-- rss` one of them.
+//! `BULK_CLOCK_SPEED` (default 20, as the job tests use) sets how fast the labs' simulated
+//! clock runs: a site's logoff job takes 3 simulated seconds to finish. `BULK_LATENCY_MS`
+//! (default 20) sets the latency per call; `BULK_POLL_MS` the engine's poll interval (default:
+//! the engine's, 500 ms).
+
+#[path = "adapter_bulk/rss.rs"]
+mod rss;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use deskbridge::adapter::api::bootstrap::sync_clients;
+use deskbridge::adapter::api::{ApiOptions, ApiServer, AppState};
+use deskbridge::adapter::engine::{Engine, EngineOptions};
+use deskbridge::adapter::store::{NewJob, NewTask, SqliteStore, Store};
+use deskbridge::config::{AdapterConfig, ApiClientConfig, Role, SiteConfig, StoreConfig};
+use deskbridge::cvad::{CvadClient, CvadConfig};
+use deskbridge::lab::{Lab, LabOptions, Scale};
+use deskbridge::secret::Secret;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const TARGETS: usize = 10_000;
+const SITES: usize = 4;
+const CONCURRENCY: u32 = 32;
+const CLIENT: (&str, &str) = (
+    "44444444-4444-4444-8444-444444444444",
+    "bench-secret-0123456789abcdef",
+);
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wants = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    println!("| benchmark | target | result |");
+    println!("|---|---|---|");
+    if wants("bulk") {
+        runtime.block_on(bulk());
+    }
+    if wants("rss") {
+        runtime.block_on(rss::run());
+    }
+}
+
+/// `BULK_LATENCY_MS` (default 20): latency added to every CVAD call (0 shows the engine's own
+/// overhead).
+fn latency_ms() -> u64 {
+    std::env::var("BULK_LATENCY_MS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20)
+}
+
+fn clock_speed() -> f64 {
+    std::env::var("BULK_CLOCK_SPEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20.0)
+}
+
+/// Two large labs give four sites; the second lab's sites get a suffix so names stay unique.
+async fn labs() -> Vec<Lab> {
+    let mut labs = Vec::new();
+    for seed in [1, 2] {
+        let lab = Lab::start(LabOptions {
+            seed,
+            scale: Scale::Large,
+            clock_speed: clock_speed(),
+            ..LabOptions::default()
+        })
+        .await
+        .expect("a large lab starts");
+        labs.push(lab);
+    }
+    labs
+}
+
+/// Two sets of `per_site` sessions of each site that are not already logging off, as job
+/// targets (one set per run), and the adapter's site configs (renamed `…-2` for the second lab).
+async fn targets(labs: &[Lab], per_site: usize) -> ([Vec<NewTask>; 2], Vec<SiteConfig>) {
+    let mut targets = [Vec::new(), Vec::new()];
+    let mut sites = Vec::new();
+    for (n, lab) in labs.iter().enumerate() {
+        for site in &lab.info().sites {
+            let name = if n == 0 {
+                site.name.clone()
+            } else {
+                format!("{}-{}", site.name, n + 1)
+            };
+            let client = CvadClient::new(CvadConfig::from_lab(site)).expect("client");
+            let mut sessions = client.sessions().await.expect("sessions");
+            sessions.retain(|s| !s.logoff_in_progress);
+            assert!(
+                sessions.len() >= 2 * per_site,
+                "{name}: {} sessions",
+                sessions.len()
+            );
+            for (run, chunk) in sessions.chunks(per_site).take(2).enumerate() {
+                targets[run].extend(chunk.iter().map(|s| NewTask {
+                    site: name.clone(),
+                    target_id: s.id.clone(),
+                    display_name: s.user_name.clone(),
+                }));
+            }
+            sites.push(SiteConfig {
+                name,
+                concurrency: CONCURRENCY,
+                ..SiteConfig::from_lab(site)
+            });
+        }
+    }
+    (targets, sites)
+}
+
+async fn set_latency(http: &reqwest::Client, labs: &[Lab], ms: u64) {
+    for lab in labs {
+        for site in &lab.info().sites {
+            let response = http
+                .post(format!("{}/sites/{}/faults", lab.info().control, site.name))
+                .json(&json!({ "latency_ms": ms }))
+                .send()
+                .await
+                .expect("faults");
+            assert!(response.status().is_success(), "latency for {}", site.name);
+        }
+    }
+}
+
+async fn bulk() {
+    let labs = labs().await;
+    let http = reqwest::Client::new();
+    let (targets, sites) = targets(&labs, TARGETS / SITES).await;
+    assert_eq!(sites.len(), SITES);
+    let dir = std::env::temp_dir().join(format!("deskbridge-bench-bulk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let config = AdapterConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        data_dir: dir.clone(),
+        store: StoreConfig::Sqlite {
+            path: dir.join("deskbridge.db"),
+        },
+        token_ttl: Duration::from_secs(3600),
+        sites,
+        servicenow: Vec::new(),
+        clients: vec![ApiClientConfig {
+            id: Uuid::parse_str(CLIENT.0).expect("uuid"),
+            name: "bench".to_owned(),
+            role: Role::Helpdesk,
+            secret: Secret::new(CLIENT.1),
+            enabled: true,
+        }],
+    };
+    let sqlite = SqliteStore::open(&config.store.url()).await.expect("store");
+    let store: Arc<dyn Store> = Arc::new(sqlite.clone());
+    sync_clients(store.as_ref(), &config.clients)
+        .await
+        .expect("clients");
+    // The engine as `serve` runs it: production defaults.
+    let mut options = EngineOptions::default();
+    if let Some(ms) = std::env::var("BULK_POLL_MS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        options.poll_interval = Duration::from_millis(ms);
+    }
+    let engine = Engine::start(Arc::clone(&store), &config.sites, options).expect("engine");
+    let mut state = AppState::new(Arc::clone(&store), config.clone(), ApiOptions::default())
+        .await
+        .expect("state");
+    state.jobs = Some(engine.handle());
+    let server = ApiServer::start(config.listen, state)
+        .await
+        .expect("listen");
+    let url = server.url();
+    let token = token(&http, &url).await;
+    set_latency(&http, &labs, latency_ms()).await;
+
+    let [direct, posted] = targets;
+    let floor = Duration::from_secs_f64(
+        TARGETS as f64 / (SITES as f64 * f64::from(CONCURRENCY)) * latency_ms() as f64 / 1000.0,
+    );
+
+    // The engine alone: the job stored and the workers woken, as the API does.
+    let started = Instant::now();
+    let created = store
+        .create_job(NewJob {
+            action: "session.logoff".to_owned(),
+            requested_by: "bench".to_owned(),
+            ticket: None,
+            params: json!({}),
+            idempotency_key: None,
+            tasks: direct,
+        })
+        .await
+        .expect("create job");
+    engine.handle().wake();
+    let stored_in = started.elapsed();
+    let job = finished(&http, &url, &token, Some(created.detail.job.id.to_string())).await;
+    report(
+        &labs,
+        &http,
+        "job stored + engine woken",
+        started.elapsed(),
+        floor,
+        &job,
+        format!("stored in {:.0} ms", stored_in.as_secs_f64() * 1000.0),
+    )
+    .await;
+
+    // The whole path: POST /api/v1/jobs, the job's end watched while the answer is built.
+    let targets: Vec<Value> = posted
+        .iter()
+        .map(|t| json!({ "site": t.site, "id": t.target_id }))
+        .collect();
+    let started = Instant::now();
+    let post = tokio::spawn({
+        let (http, url, token) = (http.clone(), url.clone(), token.clone());
+        async move {
+            let response = http
+                .post(format!("{url}/api/v1/jobs"))
+                .bearer_auth(&token)
+                .json(&json!({ "action": "session.logoff", "targets": targets }))
+                .send()
+                .await
+                .expect("create job");
+            assert_eq!(response.status().as_u16(), 202);
+            let _ = response.bytes().await;
+            started.elapsed()
+        }
+    });
+    let job = finished(&http, &url, &token, None).await;
+    let wall = started.elapsed();
+    let answered = post.await.expect("POST task");
+    report(
+        &labs,
+        &http,
+        "POST /api/v1/jobs",
+        wall,
+        floor,
+        &job,
+        format!("the 202 answer took {:.1} s", answered.as_secs_f64()),
+    )
+    .await;
+    set_latency(&http, &labs, 0).await;
+    engine.shutdown().await;
+    let _ = server.shutdown().await;
+    sqlite.close().await;
+    for lab in labs {
+        lab.shutdown().await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Polls the job list until the job (or, without an id, the newest job other than the first
+/// run's) has ended.
+async fn finished(http: &reqwest::Client, url: &str, token: &str, id: Option<String>) -> Value {
+    static FIRST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    loop {
+        let page: Value = http
+            .get(format!("{url}/api/v1/jobs?limit=5"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("list jobs")
+            .json()
+            .await
+            .expect("page JSON");
+        let job = page["items"].as_array().and_then(|items| {
+            items
+                .iter()
+                .find(|j| match &id {
+                    Some(id) => j["id"] == id.as_str(),
+                    None => FIRST.get().is_some_and(|first| j["id"] != first.as_str()),
+                })
+                .cloned()
+        });
+        if let Some(job) = job
+            && !matches!(job["state"].as_str(), Some("queued" | "running"))
+        {
+            if let Some(id) = &id {
+                let _ = FIRST.set(id.clone());
+            }
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// One table row, with the lab's action counts (which grow across runs).
+async fn report(
+    labs: &[Lab],
+    http: &reqwest::Client,
+    how: &str,
+    wall: Duration,
+    floor: Duration,
+    job: &Value,
+    note: String,
+) {
+    let mut calls: BTreeMap<String, u64> = BTreeMap::new();
+    for lab in labs {
+        for site in &lab.info().sites {
+            let body: Value = http
+                .get(format!("{}/sites/{}/calls", lab.info().control, site.name))
+                .send()
+                .await
+                .expect("calls")
+                .json()
+                .await
+                .expect("calls JSON");
+            if let Some(actions) = body["calls"].as_object() {
+                for (action, per_target) in actions {
+                    let n: u64 = per_target
+                        .as_object()
+                        .map_or(0, |t| t.values().filter_map(Value::as_u64).sum());
+                    *calls.entry(action.clone()).or_default() += n;
+                }
+            }
+        }
+    }
+    println!(
+        "| bulk logoff ({how}), {TARGETS} sessions, {SITES} sites × {CONCURRENCY}, {} \
+         ms/call, lab clock ×{} | ≤ 1.25× floor = {:.3} s | {:.3} s = {:.2}× floor (job {}, {} \
+         succeeded, {} failed; {note}; lab actions so far {calls:?}) |",
+        latency_ms(),
+        clock_speed(),
+        floor.as_secs_f64() * 1.25,
+        wall.as_secs_f64(),
+        wall.as_secs_f64() / floor.as_secs_f64(),
+        job["state"].as_str().unwrap_or("?"),
+        job["progress"]["succeeded"],
+        job["progress"]["failed"],
+    );
+}
+
+async fn token(http: &reqwest::Client, url: &str) -> String {
+    let response = http
+        .post(format!("{url}/api/v1/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", CLIENT.0),
+            ("client_secret", CLIENT.1),
+        ])
+        .send()
+        .await
+        .expect("token request");
+    let body: Value = response.json().await.expect("token JSON");
+    body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
+}

@@ -4,6 +4,7 @@
 pub mod adapter;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod cvad;
 pub mod lab;
 pub mod model;

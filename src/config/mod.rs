@@ -47,6 +47,10 @@ mod tests;
 
 pub use diagnostic::{ConfigErrors, Diagnostic};
 pub use secret_ref::SecretRef;
+// Shared with the console's config file (`crate::console::config`), which keeps the same
+// conventions: XDG paths, secret references, and FILE:LINE:COL errors.
+pub(crate) use paths::{default_data_dir, expand_path, xdg_dir};
+pub(crate) use secret_ref::SecretSpec;
 pub use types::{
     AdapterConfig, ApiClientConfig, DEFAULT_CLOSE_CODE, DEFAULT_CONCURRENCY, DEFAULT_LISTEN,
     DEFAULT_POLL_INTERVAL, DEFAULT_SERVICENOW_TIMEOUT, DEFAULT_SITE_TIMEOUT, DEFAULT_TOKEN_TTL,

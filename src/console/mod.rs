@@ -1,0 +1,12 @@
+//! The console (`deskbridge`): the keyboard-driven helpdesk TUI. It talks to an adapter over
+//! `/api/v1` (HTTP + SSE) only, never to adapter internals.
+//!
+//! - [`client`]: the adapter's API as the console uses it: tokens, reads, actions, the event
+//!   stream with reconnect, and the log of calls (no ratatui types).
+//! - [`config`], [`keymap`]: the console config file and the rebindable keymap.
+//! - [`theme`]: colour themes from `themes/`, embedded, overridable from the config dir.
+
+pub mod client;
+pub mod config;
+pub mod keymap;
+pub mod theme;

@@ -3,128 +3,56 @@
 //! bulk reset followed over SSE, a ServiceNow outage during ticket writes, and the zero-touch
 //! path for catalog requests.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use deskbridge::adapter::store::{self, Role};
-use deskbridge::cli::serve::{lab_config, start};
-use deskbridge::config::{AdapterConfig, ApiClientConfig, EngineConfig, StoreConfig};
-use deskbridge::lab::{Lab, LabOptions, Scale};
-use deskbridge::secret::Secret;
+use deskbridge::lab::Scale;
 use deskbridge::servicenow::{AuthMode, ListParams, Query, ServiceNowClient, ServiceNowConfig};
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
+use support::{LabAdapter, SECRET};
 use uuid::Uuid;
 
-const SECRET: &str = "a-test-secret-that-is-long-enough-0123";
-
+/// The shared lab + adapter (failed tickets go to Desktop Support L2), a token per client and
+/// a ServiceNow client on the lab's instance to set up and check tickets.
 struct Env {
-    lab: Lab,
+    base: LabAdapter,
     url: String,
     http: reqwest::Client,
     tokens: BTreeMap<&'static str, String>,
     sn: ServiceNowClient,
-    server: Option<deskbridge::adapter::api::ApiServer>,
-    _dir: tempdir::Dir,
-}
-
-mod tempdir {
-    //! A scratch directory removed when the test ends.
-    pub struct Dir(pub std::path::PathBuf);
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-fn client(name: &str, role: Role) -> ApiClientConfig {
-    ApiClientConfig {
-        id: Uuid::new_v4(),
-        name: name.to_owned(),
-        role,
-        secret: Secret::new(SECRET.to_owned()),
-        enabled: true,
-    }
 }
 
 impl Env {
-    async fn start(scale: Scale, tune: &dyn Fn(&mut AdapterConfig)) -> Env {
-        let lab = Lab::start(LabOptions {
-            scale,
-            ..LabOptions::default()
+    async fn start(scale: Scale, tune: &dyn Fn(&mut deskbridge::config::AdapterConfig)) -> Env {
+        let base = LabAdapter::start(scale, &|config| {
+            for sn in &mut config.servicenow {
+                sn.failure_assignment_group = Some("Desktop Support L2".to_owned());
+            }
+            tune(config);
         })
-        .await
-        .expect("lab");
-        let http = reqwest::Client::new();
-        // Logoffs take simulated time; run the clock 20× faster.
-        let clock = http
-            .post(format!("{}/clock", lab.info().control))
-            .json(&json!({ "speed": 20 }))
-            .send()
-            .await
-            .expect("clock");
-        assert!(clock.status().is_success());
-        let dir = std::env::temp_dir().join(format!("deskbridge-tickets-{}", Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        let store_config = StoreConfig::Sqlite {
-            path: dir.join("deskbridge.db"),
-        };
-        let mut config = lab_config(
-            lab.info(),
-            &dir,
-            store_config.clone(),
-            Uuid::new_v4(),
-            &Secret::new(SECRET.to_owned()),
-        );
-        config.clients = vec![
-            client("viewer", Role::Viewer),
-            client("helpdesk", Role::Helpdesk),
-            client("admin", Role::Admin),
-        ];
-        for sn in &mut config.servicenow {
-            sn.poll_interval = Duration::from_millis(300);
-            sn.failure_assignment_group = Some("Desktop Support L2".to_owned());
-        }
-        tune(&mut config);
-        let ids: Vec<(String, Uuid)> = config
-            .clients
-            .iter()
-            .map(|c| (c.name.clone(), c.id))
-            .collect();
-        let store = store::open(&store_config.url()).await.expect("store");
-        let server = start(config, EngineConfig::default(), store)
-            .await
-            .expect("adapter");
-        let sn_info = &lab.info().servicenow[0];
+        .await;
+        let sn_info = &base.lab.info().servicenow[0];
         let sn = ServiceNowClient::new(ServiceNowConfig::from_lab(sn_info, AuthMode::Basic))
             .expect("servicenow client");
         let mut env = Env {
-            url: server.url(),
-            server: Some(server),
-            lab,
-            http,
+            url: base.url.clone(),
+            base,
+            http: reqwest::Client::new(),
             tokens: BTreeMap::new(),
             sn,
-            _dir: tempdir::Dir(dir),
         };
-        for (name, id) in ids {
-            let token = env.token(id).await;
-            let key = match name.as_str() {
-                "viewer" => "viewer",
-                "helpdesk" => "helpdesk",
-                _ => "admin",
-            };
-            env.tokens.insert(key, token);
+        for name in ["viewer", "helpdesk", "admin"] {
+            let token = env.token(env.base.id(name)).await;
+            env.tokens.insert(name, token);
         }
         env
     }
 
-    async fn stop(mut self) {
-        if let Some(server) = self.server.take() {
-            server.shutdown().await.expect("clean shutdown");
-        }
-        self.lab.shutdown().await;
+    async fn stop(self) {
+        self.base.stop().await;
     }
 
     async fn token(&self, id: Uuid) -> String {
@@ -175,7 +103,7 @@ impl Env {
     async fn lab_control(&self, method: reqwest::Method, path: &str, body: Option<Value>) {
         let mut request = self
             .http
-            .request(method, format!("{}{path}", self.lab.info().control));
+            .request(method, format!("{}{path}", self.base.lab.info().control));
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -192,19 +120,9 @@ impl Env {
         &self,
         what: &str,
         within: Duration,
-        mut probe: impl AsyncFnMut() -> Option<T>,
+        probe: impl AsyncFnMut() -> Option<T>,
     ) -> T {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            if let Some(v) = probe().await {
-                return v;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        support::until(what, within, probe).await
     }
 
     /// The queue rows whose text matches `q`.

@@ -26,127 +26,48 @@ use serde_json::{Map, json};
 use tokio::net::{TcpListener, TcpStream};
 use uuid::Uuid;
 
-const SECRET: &str = "a-console-test-secret-long-enough-0123";
+mod support;
+
+use support::{LabAdapter, SECRET};
+
 /// Generous bound for anything the lab does at 20× speed; only reached when something is broken.
 const PATIENCE: Duration = Duration::from_secs(60);
 
-struct Env {
-    lab: Lab,
-    server: Option<ApiServer>,
-    url: String,
-    ids: Vec<(String, Uuid)>,
-    _dir: Scratch,
-}
+/// The shared lab + adapter, with the console's client made for a configured API client.
+struct Env(LabAdapter);
 
-/// A scratch directory removed when the test ends.
-struct Scratch(std::path::PathBuf);
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+impl std::ops::Deref for Env {
+    type Target = LabAdapter;
+    fn deref(&self) -> &LabAdapter {
+        &self.0
     }
 }
 
 impl Env {
     async fn start(tune: &dyn Fn(&mut AdapterConfig)) -> Env {
-        let lab = Lab::start(LabOptions {
-            scale: Scale::Small,
-            ..LabOptions::default()
-        })
-        .await
-        .expect("lab");
-        let clock = reqwest::Client::new()
-            .post(format!("{}/clock", lab.info().control))
-            .json(&json!({ "speed": 20 }))
-            .send()
-            .await
-            .expect("clock");
-        assert!(clock.status().is_success());
-        let dir = std::env::temp_dir().join(format!("deskbridge-console-{}", Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        let store_config = StoreConfig::Sqlite {
-            path: dir.join("deskbridge.db"),
-        };
-        let mut config = lab_config(
-            lab.info(),
-            &dir,
-            store_config.clone(),
-            Uuid::new_v4(),
-            &Secret::new(SECRET),
-        );
-        config.clients = [
-            ("viewer", Role::Viewer),
-            ("helpdesk", Role::Helpdesk),
-            ("admin", Role::Admin),
-        ]
-        .into_iter()
-        .map(|(name, role)| ApiClientConfig {
-            id: Uuid::new_v4(),
-            name: name.to_owned(),
-            role,
-            secret: Secret::new(SECRET),
-            enabled: true,
-        })
-        .collect();
-        for sn in &mut config.servicenow {
-            sn.poll_interval = Duration::from_millis(300);
-        }
-        tune(&mut config);
-        let ids = config
-            .clients
-            .iter()
-            .map(|c| (c.name.clone(), c.id))
-            .collect();
-        let store = store::open(&store_config.url()).await.expect("store");
-        let server = start(config, EngineConfig::default(), store)
-            .await
-            .expect("adapter");
-        Env {
-            url: server.url(),
-            server: Some(server),
-            lab,
-            ids,
-            _dir: Scratch(dir),
-        }
+        Env(LabAdapter::start(Scale::Small, tune).await)
     }
 
     fn addr(&self) -> SocketAddr {
-        self.server.as_ref().expect("running").local_addr()
-    }
-
-    fn id(&self, name: &str) -> String {
-        let found = self.ids.iter().find(|(n, _)| n == name);
-        found.expect("a configured client").1.to_string()
+        self.0.server.as_ref().expect("running").local_addr()
     }
 
     fn client_at(&self, url: &str, name: &str) -> ApiClient {
-        ApiClient::new(url, self.id(name), Secret::new(SECRET)).expect("client")
+        ApiClient::new(url, self.id(name).to_string(), Secret::new(SECRET)).expect("client")
     }
 
     fn client(&self, name: &str) -> ApiClient {
         self.client_at(&self.url, name)
     }
 
-    async fn stop(mut self) {
-        if let Some(server) = self.server.take() {
-            server.shutdown().await.expect("clean shutdown");
-        }
-        self.lab.shutdown().await;
+    async fn stop(self) {
+        self.0.stop().await;
     }
 }
 
 /// Waits (up to [`PATIENCE`]) until `probe` returns Some.
-async fn until<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "gave up waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+async fn until<T>(what: &str, probe: impl AsyncFnMut() -> Option<T>) -> T {
+    support::until(what, PATIENCE, probe).await
 }
 
 /// Active sessions of a site, once the adapter has its inventory.
@@ -340,11 +261,15 @@ async fn reads_roles_filters_and_typed_errors_with_a_call_log() {
     assert!(atlantis.message().contains("Atlantis"), "{atlantis}");
 
     // A wrong secret, and an adapter that is not there.
-    let intruder = ApiClient::new(&env.url, env.id("admin"), Secret::new("wrong-secret"))
-        .expect("client")
-        .whoami()
-        .await
-        .expect_err("a wrong secret is refused");
+    let intruder = ApiClient::new(
+        &env.url,
+        env.id("admin").to_string(),
+        Secret::new("wrong-secret"),
+    )
+    .expect("client")
+    .whoami()
+    .await
+    .expect_err("a wrong secret is refused");
     assert_eq!(
         (intruder.status(), intruder.code()),
         (Some(401), Some("invalid_client"))

@@ -9,16 +9,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use deskbridge::adapter::api::ApiServer;
-use deskbridge::adapter::store;
-use deskbridge::cli::serve::{lab_config, start};
-use deskbridge::config::{AdapterConfig, ApiClientConfig, EngineConfig, StoreConfig};
+use deskbridge::config::AdapterConfig;
 use deskbridge::console::client::{
     ApiClient, AuditQuery, CallOutcome, ClientOptions, EventPayload, IdempotencyKey, JobQuery,
     JobRequest, ListQuery, NoteVisibility, StreamEvent, StreamOptions, Target, TaskState,
     TicketQuery,
 };
-use deskbridge::lab::{Lab, LabOptions, Scale};
+use deskbridge::lab::Scale;
 use deskbridge::model::{Role, Session, SessionState};
 use deskbridge::secret::Secret;
 use deskbridge::servicenow::{AuthMode, ServiceNowClient, ServiceNowConfig};

@@ -368,6 +368,9 @@ async fn a_reopened_store_finds_unfinished_tasks_after_a_crash() {
     assert_eq!(attempt.number, 2);
     let attempts = store.list_attempts(task_id).await.unwrap();
     assert_eq!(attempts.len(), 2);
+    // The whole job's attempts in one read: the same two, and none of the other tasks (never
+    // started).
+    assert_eq!(store.list_job_attempts(job_id).await.unwrap(), attempts);
     assert!(
         attempts[0]
             .error

@@ -234,6 +234,9 @@ pub trait JobStore: Send + Sync {
     async fn get_job(&self, id: Uuid) -> Result<Option<JobDetail>, StoreError>;
     async fn list_jobs(&self, query: JobQuery) -> Result<JobPage, StoreError>;
     async fn list_attempts(&self, task_id: i64) -> Result<Vec<Attempt>, StoreError>;
+    /// Every attempt of every task of a job, by task id then number: one query where a job
+    /// of thousands of targets would otherwise take one per task.
+    async fn list_job_attempts(&self, job_id: Uuid) -> Result<Vec<Attempt>, StoreError>;
     /// Records the cancel request and turns queued tasks into cancelled ones; running ones
     /// are left to their workers, which see `cancel_requested_at` and finish or cancel them
     /// at the site. Returns the job after recomputation.

@@ -1,5 +1,7 @@
 //! Jobs, tasks and attempts as the API shows them, built from the store's records.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -149,13 +151,17 @@ fn attempt_view(a: Attempt) -> AttemptView {
 }
 
 pub(super) async fn detail_view(state: &AppState, detail: JobDetail) -> Result<JobView, ApiError> {
+    let mut attempts: HashMap<i64, Vec<AttemptView>> = HashMap::new();
+    for a in state
+        .store
+        .list_job_attempts(detail.job.id)
+        .await
+        .map_err(ApiError::store)?
+    {
+        attempts.entry(a.task_id).or_default().push(attempt_view(a));
+    }
     let mut tasks = Vec::with_capacity(detail.tasks.len());
     for t in &detail.tasks {
-        let attempts = state
-            .store
-            .list_attempts(t.id)
-            .await
-            .map_err(ApiError::store)?;
         tasks.push(TaskView {
             id: t.id,
             site: t.site.clone(),
@@ -168,7 +174,7 @@ pub(super) async fn detail_view(state: &AppState, detail: JobDetail) -> Result<J
             result: t.result.clone(),
             error: t.error.clone(),
             external_job_id: t.external_job_id.clone(),
-            attempts: attempts.into_iter().map(attempt_view).collect(),
+            attempts: attempts.remove(&t.id).unwrap_or_default(),
         });
     }
     let ticket_status = match &detail.job.ticket {

@@ -312,6 +312,19 @@ impl JobStore for SqliteStore {
             .collect()
     }
 
+    async fn list_job_attempts(&self, job_id: Uuid) -> Result<Vec<Attempt>, StoreError> {
+        sqlx::query(
+            "SELECT a.* FROM task_attempts a JOIN tasks t ON t.id = a.task_id
+             WHERE t.job_id = ? ORDER BY a.task_id, a.number",
+        )
+        .bind(job_id.to_string())
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(attempt_from_row)
+        .collect()
+    }
+
     async fn cancel_job(&self, id: Uuid) -> Result<JobDetail, StoreError> {
         let tx = self.write_tx().await?;
         update_tasks_of_job(

@@ -198,6 +198,16 @@ impl Env {
         .await
     }
 
+    /// A helpdesk write to a lab ticket: `take`, `notes` or `resolve`.
+    async fn write(&self, number: &str, verb: &str, body: Value) -> (StatusCode, Value) {
+        self.post(
+            "helpdesk",
+            &format!("/api/v1/tickets/lab/{number}/{verb}"),
+            body,
+        )
+        .await
+    }
+
     /// Waits until the job's `ticket_status` (its last ticket write's outcome) satisfies `wanted`.
     async fn wait_ticket_status(&self, job: &str, wanted: impl Fn(&str) -> bool) {
         self.until(
@@ -284,11 +294,7 @@ async fn the_queue_syncs_filters_and_takes_notes_and_resolves() {
 
     // Take: assigned to the adapter's ServiceNow user, In Progress, with the note.
     let (status, taken) = env
-        .post(
-            "helpdesk",
-            &format!("/api/v1/tickets/lab/{number}/take"),
-            json!({"note": "Looking at it"}),
-        )
+        .write(&number, "take", json!({"note": "Looking at it"}))
         .await;
     assert_eq!(status, StatusCode::OK, "{taken}");
     assert_eq!(taken["write"]["status"], "delivered");
@@ -302,11 +308,7 @@ async fn the_queue_syncs_filters_and_takes_notes_and_resolves() {
 
     // A note, then the detail shows it in the journal.
     let (status, noted) = env
-        .post(
-            "helpdesk",
-            &format!("/api/v1/tickets/lab/{number}/notes"),
-            json!({"text": "Logged the user off"}),
-        )
+        .write(&number, "notes", json!({"text": "Logged the user off"}))
         .await;
     assert_eq!(status, StatusCode::OK, "{noted}");
     let (status, detail) = env
@@ -381,9 +383,9 @@ async fn the_queue_syncs_filters_and_takes_notes_and_resolves() {
 
     // Resolve: Resolved with the configured close code; it leaves the queue.
     let (status, resolved) = env
-        .post(
-            "helpdesk",
-            &format!("/api/v1/tickets/lab/{number}/resolve"),
+        .write(
+            &number,
+            "resolve",
             json!({"close_notes": "Session reset; user back in"}),
         )
         .await;
@@ -413,13 +415,7 @@ async fn a_change_made_in_servicenow_meanwhile_is_not_overruled() {
     let env = Env::start(Scale::Small, &|_| {}).await;
     let text = unique("Cannot start desktop");
     let (number, sys_id) = env.incident(&text).await;
-    let (status, body) = env
-        .post(
-            "helpdesk",
-            &format!("/api/v1/tickets/lab/{number}/take"),
-            json!({}),
-        )
-        .await;
+    let (status, body) = env.write(&number, "take", json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // Someone puts it on hold in ServiceNow directly.
     let mut hold = Map::new();
@@ -431,11 +427,7 @@ async fn a_change_made_in_servicenow_meanwhile_is_not_overruled() {
         .await
         .expect("put on hold");
     let (status, body) = env
-        .post(
-            "helpdesk",
-            &format!("/api/v1/tickets/lab/{number}/resolve"),
-            json!({"close_notes": "done"}),
-        )
+        .write(&number, "resolve", json!({"close_notes": "done"}))
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     let message = body["error"]["message"].as_str().unwrap_or_default();
@@ -444,13 +436,7 @@ async fn a_change_made_in_servicenow_meanwhile_is_not_overruled() {
     assert_eq!(record.text("state"), "3", "left as the person set it");
     assert_eq!(record.text("close_notes"), "");
     // A note is still welcome: appending never overrules anyone.
-    let (status, body) = env
-        .post(
-            "helpdesk",
-            &format!("/api/v1/tickets/lab/{number}/notes"),
-            json!({"text": "Noted"}),
-        )
-        .await;
+    let (status, body) = env.write(&number, "notes", json!({"text": "Noted"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // The refused write is in the audit log as failed.
     let (_, audit) = env

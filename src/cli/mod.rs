@@ -1,5 +1,6 @@
 //! The command line: subcommands, logging set-up and the runtime.
 
+mod console;
 mod lab;
 pub mod serve;
 
@@ -20,11 +21,21 @@ pub enum Command {
     Lab(lab::LabArgs),
     /// Run the adapter: the HTTP API between the console, ServiceNow and CVAD sites.
     Serve(serve::ServeArgs),
+    /// Open the helpdesk console on an adapter (the embedded lab when no adapter is set).
+    Console(console::ConsoleArgs),
+    /// Print the console's resolved config, theme, keymap, log and data paths.
+    Info(console::ConsoleArgs),
 }
 
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
-    init_logging();
+    // The console logs to a file: the terminal is the UI's.
+    if matches!(
+        cli.command,
+        Some(Command::Lab(_) | Command::Serve(_) | Command::Info(_))
+    ) {
+        init_logging();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -38,9 +49,10 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Some(Command::Lab(args)) => runtime.block_on(lab::run(args)),
         Some(Command::Serve(args)) => runtime.block_on(serve::run(args)),
-        // The embedded default: a live lab with the adapter in front of it. The console joins
-        // it when it lands (issue 4).
-        None => runtime.block_on(serve::run(serve::ServeArgs::embedded_default())),
+        Some(Command::Console(args)) => runtime.block_on(console::console(args)),
+        Some(Command::Info(args)) => console::info(&args),
+        // The embedded default: a live lab, the adapter in front of it and the console on it.
+        None => runtime.block_on(console::console(console::ConsoleArgs::default())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

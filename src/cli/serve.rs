@@ -58,22 +58,6 @@ pub struct ServeArgs {
     pub json: bool,
 }
 
-impl ServeArgs {
-    /// What `deskbridge` with no arguments runs: the adapter on a live small lab, with a
-    /// throw-away store.
-    pub fn embedded_default() -> ServeArgs {
-        ServeArgs {
-            config: None,
-            lab: true,
-            scale: Scale::Small,
-            seed: 1,
-            live: true,
-            data_dir: None,
-            json: false,
-        }
-    }
-}
-
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     match &args.config {
         Some(path) => serve_config(path.clone(), args.json).await,
@@ -252,23 +236,12 @@ async fn serve_lab_in(
     info: &LabInfo,
     data_dir: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let store_config = StoreConfig::Sqlite {
-        path: data_dir.join("deskbridge.db"),
-    };
-    let url = store_config.url();
-    let store = store::open(&url)
-        .await
-        .with_context(|| format!("cannot open the store {url}"))?;
-    // A reused --data-dir already has an `admin` client: keep its id (names are unique) and
-    // give it a fresh secret.
-    let admin_id = match store.get_client_by_name(ADMIN).await? {
-        Some(existing) => existing.id,
-        None => Uuid::new_v4(),
-    };
-    let secret = random_secret();
-    let config = lab_config(info, data_dir, store_config, admin_id, &secret);
-    let server = start(config, EngineConfig::default(), store).await?;
-
+    let LabAdapter {
+        server,
+        admin_id,
+        secret,
+        store_url: url,
+    } = start_lab_adapter(info, data_dir).await?;
     let mut out = std::io::stdout().lock();
     if args.json {
         let line = json!({
@@ -294,6 +267,46 @@ async fn serve_lab_in(
     wait_for_stop().await;
     server.shutdown().await.context("the API server failed")?;
     Ok(())
+}
+
+/// An adapter in front of a running lab, as `serve --lab` and the console's embedded default
+/// start it.
+pub struct LabAdapter {
+    pub server: ApiServer,
+    /// The generated admin API client.
+    pub admin_id: Uuid,
+    pub secret: Secret,
+    pub store_url: String,
+}
+
+/// Starts the adapter for `info`'s lab with its SQLite store in `data_dir` and a generated
+/// admin client (a reused `data_dir` keeps the client's id and gets a fresh secret).
+pub async fn start_lab_adapter(
+    info: &LabInfo,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<LabAdapter> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
+    let store_config = StoreConfig::Sqlite {
+        path: data_dir.join("deskbridge.db"),
+    };
+    let store_url = store_config.url();
+    let store = store::open(&store_url)
+        .await
+        .with_context(|| format!("cannot open the store {store_url}"))?;
+    let admin_id = match store.get_client_by_name(ADMIN).await? {
+        Some(existing) => existing.id,
+        None => Uuid::new_v4(),
+    };
+    let secret = random_secret();
+    let config = lab_config(info, data_dir, store_config, admin_id, &secret);
+    let server = start(config, EngineConfig::default(), store).await?;
+    Ok(LabAdapter {
+        server,
+        admin_id,
+        secret,
+        store_url,
+    })
 }
 
 /// Name of the generated API client of `serve --lab`.

@@ -155,6 +155,7 @@ pub enum Action {
     Refresh,
     JobsPane,
     ApiLog,
+    Details,
     Quit,
     QuitNow,
     Suspend,
@@ -243,7 +244,7 @@ use View as V;
 /// In [`Action`] order, so that an action's facts are one index away. One action per line,
 /// so the keymap reads as a table.
 #[rustfmt::skip]
-pub(super) static ACTIONS: [ActionInfo; 46] = [
+pub(super) static ACTIONS: [ActionInfo; 47] = [
     nav(A::Up, "up", &[Key::char('k'), Key::new(C::Up)], "Move the cursor up", G::Navigation, None),
     nav(A::Down, "down", &[Key::char('j'), Key::new(C::Down)], "Move the cursor down", G::Navigation, None),
     nav(A::Top, "top", &[Key::char('g'), Key::new(C::Home)], "Go to the first row", G::Navigation, None),
@@ -280,6 +281,9 @@ pub(super) static ACTIONS: [ActionInfo; 46] = [
     nav(A::JobsPane, "jobs_pane", &[Key::char('w')], "Show or hide the jobs pane", G::Console, Some("jobs")),
     nav(A::ApiLog, "api_log", &[Key::char('@')], "Show the log of API calls with status and latency",
         G::Console, None),
+    nav(A::Details, "details", &[Key::char('i')],
+        "Show or hide the detail pane: every field, a ticket's description, variables and journal",
+        G::Console, Some("details")),
     nav(A::Quit, "quit", &[Key::char('q')], "Go back; quit from the root view", G::Console, Some("quit")),
     nav(A::QuitNow, "quit_now", &[Key::ctrl('c')], "Quit now", G::Console, None),
     nav(A::Suspend, "suspend", &[Key::ctrl('z')], "Suspend to the shell (fg resumes)", G::Console, None),

@@ -1,0 +1,27 @@
+//! The console's reusable widgets: each draws into a ratatui `Buffer` from a small input
+//! struct of borrowed data and a [`Theme`](crate::console::theme::Theme), and holds no app
+//! state, so screens compose them and tests check them cell by cell (text and style).
+//!
+//! - [`table`]: the virtualized data table of every list view.
+//! - [`gauge`], [`group_bar`]: one-line bars (job progress, delivery-group machines).
+//! - [`dialog`], [`input_dialog`], [`menu`]: confirmation, one-line input, choice menu, each
+//!   with a pure state struct and its key handler.
+//! - [`help`], [`hints`]: the `?` overlay and the footer hint bar, from the keymap.
+//! - [`header`], [`flash`], [`detail`], [`call_log`]: the header line and breadcrumbs, the
+//!   flash line, a detail pane, the `@` API call log.
+//! - [`text`]: width, `…` cutting, wrapping and centring shared by all of them.
+
+mod bar;
+pub mod call_log;
+pub mod detail;
+pub mod dialog;
+pub mod flash;
+pub mod gauge;
+pub mod group_bar;
+pub mod header;
+pub mod help;
+pub mod hints;
+pub mod input_dialog;
+pub mod menu;
+pub mod table;
+pub mod text;

@@ -1,0 +1,240 @@
+//! End to end: the real `deskbridge` binary with no arguments (lab + adapter + console in one
+//! process) in a tmux pane, driven with keys, read back from the screen. Every wait polls the
+//! screen with a deadline; nothing sleeps a fixed time.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// Generous: the first frame needs the lab, the adapter and its first inventory.
+const DEADLINE: Duration = Duration::from_secs(60);
+
+struct Pane {
+    session: String,
+    home: PathBuf,
+}
+
+impl Pane {
+    /// Starts `deskbridge ARGS` in a detached tmux session of `width`×`height`, with config,
+    /// data and state folders of its own and the socket of its own (`-L`), so tests never
+    /// touch each other or the user's tmux.
+    fn start(args: &[&str], width: u16, height: u16, env: &[(&str, &str)]) -> Pane {
+        let session = format!("deskbridge-test-{}-{}", std::process::id(), rand_suffix());
+        let home = std::env::temp_dir().join(&session);
+        for dir in ["config", "data", "state"] {
+            std::fs::create_dir_all(home.join(dir)).expect("scratch folders");
+        }
+        let mut command = format!(
+            "env XDG_CONFIG_HOME={} XDG_DATA_HOME={} XDG_STATE_HOME={} TERM=xterm-256color",
+            home.join("config").display(),
+            home.join("data").display(),
+            home.join("state").display()
+        );
+        for (k, v) in env {
+            command.push_str(&format!(" {k}={v}"));
+        }
+        command.push(' ');
+        command.push_str(env!("CARGO_BIN_EXE_deskbridge"));
+        for arg in args {
+            command.push(' ');
+            command.push_str(arg);
+        }
+        // Keep the pane after the program exits, to read how it left the screen.
+        command.push_str("; echo deskbridge-exited-$?; sleep 600");
+        let pane = Pane { session, home };
+        pane.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &pane.session,
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            &command,
+        ]);
+        pane
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.session)
+            .args(args)
+            .output()
+            .expect("tmux runs (scripts/test installs it)")
+    }
+
+    fn screen(&self) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-t", &self.session]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Sends tmux key names (`Enter`, `Space`, `C-a`) or literal text.
+    fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            self.tmux(&["send-keys", "-t", &self.session, key]);
+        }
+    }
+
+    fn text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", &self.session, "-l", text]);
+    }
+
+    /// Waits until the screen satisfies `ok`; on timeout fails with the screen.
+    fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            if start.elapsed() > DEADLINE {
+                panic!("timed out waiting for {what}; the screen was:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_for(&self, text: &str) -> String {
+        self.wait(&format!("{text:?}"), |s| s.contains(text))
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.home.join("state/deskbridge/console.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Pane {
+    fn drop(&mut self) {
+        self.tmux(&["kill-server"]);
+        let _ = std::fs::remove_dir_all(&self.home);
+    }
+}
+
+fn rand_suffix() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_owned()
+}
+
+/// The number in a title like `sessions[1,234]`.
+fn count_in_title(screen: &str, view: &str) -> Option<usize> {
+    let start = screen.find(&format!("{view}["))? + view.len() + 1;
+    let end = screen[start..].find(']')? + start;
+    screen[start..end].replace(',', "").parse().ok()
+}
+
+#[test]
+fn the_embedded_default_resets_marked_sessions_and_shows_the_job_end() {
+    let pane = Pane::start(&[], 120, 40, &[]);
+    let first = pane.wait("the first frame with the lab badge", |s| {
+        s.contains("LAB") && s.contains("tickets")
+    });
+    assert!(first.contains("deskbridge"), "{first}");
+    pane.wait("the operator's identity", |s| s.contains("admin"));
+
+    pane.keys(&["2"]);
+    let screen = pane.wait("sessions loaded", |s| {
+        count_in_title(s, "sessions").is_some_and(|n| n > 0)
+    });
+    let total = count_in_title(&screen, "sessions").unwrap_or(0);
+
+    // Filter to the active sessions, mark three, reset them.
+    pane.keys(&["/"]);
+    pane.text("state==active");
+    pane.keys(&["Enter"]);
+    let screen = pane.wait("the filter in the title", |s| {
+        s.contains("</state==active>")
+    });
+    let shown = count_in_title(&screen, "sessions").unwrap_or(0);
+    assert!(
+        shown > 3 && shown < total,
+        "the filter narrows {total} to {shown}"
+    );
+
+    pane.keys(&["Space", "Space", "Space", "r"]);
+    pane.wait_for("Log off 3 sessions?");
+    pane.keys(&["y"]);
+    pane.wait("the job's end", |s| s.contains("Reset 3/3 sessions"));
+
+    // The jobs view lists it.
+    pane.keys(&["7"]);
+    pane.wait("the job in the jobs view", |s| {
+        s.contains("session.logoff") && s.contains("succeeded")
+    });
+
+    // An invalid filter is shown, not ignored.
+    pane.keys(&["/"]);
+    pane.text("nosuchfield=1");
+    let screen = pane.wait("the filter error", |s| s.contains("nosuchfield"));
+    assert!(screen.to_lowercase().contains("unknown"), "{screen}");
+    pane.keys(&["Escape"]);
+
+    pane.keys(&["q"]);
+    let screen = pane.wait_for("deskbridge-exited-0");
+    assert!(
+        !screen.contains("sessions["),
+        "the terminal is restored after quitting:\n{screen}"
+    );
+    assert!(!pane.log().contains("panicked"), "{}", pane.log());
+}
+
+#[test]
+fn readonly_hides_actions_and_survives_a_resize_to_80_by_24() {
+    let pane = Pane::start(&["console", "--readonly"], 140, 40, &[]);
+    pane.wait("the first frame", |s| {
+        s.contains("READ-ONLY") && s.contains("tickets[")
+    });
+    pane.keys(&["2"]);
+    pane.wait("sessions loaded", |s| {
+        count_in_title(s, "sessions").is_some_and(|n| n > 0)
+    });
+    pane.keys(&["?"]);
+    let help = pane.wait("the help overlay", |s| {
+        s.contains("help: sessions") && s.contains("Filter rows")
+    });
+    assert!(
+        !help.contains("Reset the session"),
+        "no actions under --readonly:\n{help}"
+    );
+    pane.keys(&["Escape"]);
+    pane.tmux(&["resize-window", "-t", &pane.session, "-x", "80", "-y", "24"]);
+    let screen = pane.wait("a redraw at 80 columns", |s| {
+        s.lines().all(|l| l.chars().count() <= 80) && s.contains("sessions[")
+    });
+    assert!(screen.lines().count() <= 24, "{screen}");
+    pane.keys(&["r"]);
+    let screen = pane.screen();
+    assert!(
+        !screen.contains("Log off"),
+        "r does nothing under --readonly:\n{screen}"
+    );
+    pane.keys(&["C-c"]);
+    pane.wait_for("deskbridge-exited-0");
+}
+
+#[test]
+fn info_prints_the_resolved_paths_without_starting_anything() {
+    let home = std::env::temp_dir().join(format!("deskbridge-info-{}", rand_suffix()));
+    let out = Command::new(env!("CARGO_BIN_EXE_deskbridge"))
+        .arg("info")
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("deskbridge info runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = home.join("config/deskbridge/config.toml");
+    assert!(text.contains(&config.display().to_string()), "{text}");
+    assert!(text.contains("embedded lab"), "{text}");
+    assert!(text.contains("default"), "the theme: {text}");
+    assert!(
+        text.contains(&Path::new(&home).join("state").display().to_string()),
+        "the log path: {text}"
+    );
+}

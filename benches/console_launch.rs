@@ -192,6 +192,23 @@ fn memory() {
     );
     let tmux = Tmux::start(&shell, home.clone());
     tmux.wait(Duration::from_secs(30), |s| s.contains("tickets["));
+    let pid = std::fs::read_to_string(&pid_file).unwrap_or_default();
+    let rss = || {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", pid.trim())).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .map(|l| l.to_owned())
+                .unwrap_or_default()
+        };
+        format!("{} / {}", field("VmRSS"), field("VmHWM"))
+    };
+    println!(
+        "console on the tickets view, before the sessions load: {}",
+        rss()
+    );
     tmux.run(&["send-keys", "-t", "b", "2"]);
     let loaded = tmux.wait(Duration::from_secs(180), |s| {
         count_in_title(s, "sessions").is_some_and(|n| n >= 100_000)

@@ -62,6 +62,13 @@ pub fn info(args: &ConsoleArgs) -> anyhow::Result<()> {
 
 /// `deskbridge console` and `deskbridge` with no arguments.
 pub async fn console(args: ConsoleArgs) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        bail!(
+            "the console needs a terminal (stdin and stdout are not one); for the adapter and \
+             the lab without the console run `deskbridge serve --lab`"
+        );
+    }
     let config = load(&args)?;
     let config_dir = config
         .file

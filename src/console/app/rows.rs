@@ -6,6 +6,8 @@ use std::cmp::Ordering;
 
 use uuid::Uuid;
 
+use crate::console::filter::Cells;
+
 use crate::console::client::TicketLink;
 
 /// One field of a view: a table column when `shown`, always a line of the detail pane and a
@@ -121,22 +123,33 @@ pub enum Tone {
     Age(u8),
 }
 
-/// One loaded row.
+/// One loaded row. Its cells live in one string (`ends[i]` is where cell `i` ends): a view
+/// holds up to 100,000 rows of a dozen fields, and one allocation per row instead of one
+/// per cell is what keeps the console under its memory target (docs/perf.md).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub target: RowRef,
-    /// One per column of the view, in column order.
-    pub cells: Box<[Box<str>]>,
+    text: Box<str>,
+    ends: Box<[u32]>,
     pub tone: Tone,
     /// One cell drawn in its own tone (a ticket's age).
     pub accent: Option<(usize, Tone)>,
 }
 
 impl Row {
+    /// A row of `cells`, one per column of the view, in column order.
     pub fn new(target: RowRef, cells: Vec<String>, tone: Tone) -> Row {
+        let mut text = String::with_capacity(cells.iter().map(String::len).sum());
+        let mut ends = Vec::with_capacity(cells.len());
+        for cell in &cells {
+            text.push_str(cell);
+            // A row's fields are far below 4 GiB; saturate rather than wrap if one is not.
+            ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        }
         Row {
             target,
-            cells: cells.into_iter().map(String::into_boxed_str).collect(),
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
             tone,
             accent: None,
         }
@@ -148,7 +161,25 @@ impl Row {
     }
 
     pub fn cell(&self, column: usize) -> &str {
-        self.cells.get(column).map_or("", |c| c)
+        let Some(&end) = self.ends.get(column) else {
+            return "";
+        };
+        let start = if column == 0 {
+            0
+        } else {
+            self.ends[column - 1]
+        };
+        self.text.get(start as usize..end as usize).unwrap_or("")
+    }
+}
+
+impl Cells for Row {
+    fn count(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn cell(&self, index: usize) -> &str {
+        Row::cell(self, index)
     }
 }
 

@@ -104,7 +104,7 @@ impl Table {
 
     fn reorder(&mut self, keep: Option<&RowRef>) {
         let mut order: Vec<u32> = match &self.filter {
-            Some(filter) => filter.apply(self.rows.iter().map(|r| &r.cells[..])),
+            Some(filter) => filter.apply(self.rows.iter()),
             None => (0..self.rows.len() as u32).collect(),
         };
         if let Some((col, descending)) = self.sort

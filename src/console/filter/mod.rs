@@ -83,18 +83,19 @@ impl Filter {
 
     /// Whether the row with these cells is shown. A row with fewer cells than columns reads
     /// the missing ones as empty.
-    pub fn matches(&self, cells: &[Box<str>]) -> bool {
+    pub fn matches<C: Cells + ?Sized>(&self, cells: &C) -> bool {
         self.terms.iter().all(|t| t.matches(cells) != t.negated)
     }
 
     /// The indices of the rows that match, in order.
-    pub fn apply<'a, I>(&self, rows: I) -> Vec<u32>
+    pub fn apply<'a, C, I>(&self, rows: I) -> Vec<u32>
     where
-        I: IntoIterator<Item = &'a [Box<str>]>,
+        C: Cells + ?Sized + 'a,
+        I: IntoIterator<Item = &'a C>,
     {
         (0u32..)
             .zip(rows)
-            .filter(|(_, cells)| self.matches(cells))
+            .filter(|(_, cells)| self.matches(*cells))
             .map(|(i, _)| i)
             .collect()
     }
@@ -129,13 +130,14 @@ impl Filter {
 
     /// [`Filter::highlights`] for every cell of a row, judging fuzzy underlines as matching
     /// does: only for a term that matches no cell as plain text.
-    pub fn row_highlights(&self, cells: &[Box<str>]) -> Vec<Vec<Range<usize>>> {
-        let mut out: Vec<Vec<Range<usize>>> = vec![Vec::new(); cells.len()];
+    pub fn row_highlights<C: Cells + ?Sized>(&self, cells: &C) -> Vec<Vec<Range<usize>>> {
+        let mut out: Vec<Vec<Range<usize>>> = vec![Vec::new(); cells.count()];
         for term in self.terms.iter().filter(|t| !t.negated) {
             match &term.test {
                 Test::Any { needle, fuzzy } => {
-                    let plain = cells.iter().any(|c| needle.contains(c));
-                    for (ranges, cell) in out.iter_mut().zip(cells) {
+                    let plain = (0..cells.count()).any(|i| needle.contains(cells.cell(i)));
+                    for (i, ranges) in out.iter_mut().enumerate() {
+                        let cell = cells.cell(i);
                         if plain {
                             ranges.extend(needle.find_all(cell));
                         } else if *fuzzy {
@@ -144,8 +146,8 @@ impl Filter {
                     }
                 }
                 Test::Field { column, op, needle } => {
-                    if let (Some(ranges), Some(cell)) = (out.get_mut(*column), cells.get(*column)) {
-                        ranges.extend(field_ranges(*op, needle, cell));
+                    if let Some(ranges) = out.get_mut(*column) {
+                        ranges.extend(field_ranges(*op, needle, cells.cell(*column)));
                     }
                 }
             }
@@ -170,17 +172,45 @@ fn field_ranges(op: FieldOp, needle: &matcher::Needle, cell: &str) -> Vec<Range<
     }
 }
 
+/// A row's cells as the filter reads them: by index, a missing one reads as empty. The
+/// console stores a row's cells in one string; tests and benches use a slice of strings.
+pub trait Cells {
+    fn count(&self) -> usize;
+    fn cell(&self, index: usize) -> &str;
+}
+
+impl Cells for [Box<str>] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn cell(&self, index: usize) -> &str {
+        self.get(index).map_or("", |c| c)
+    }
+}
+
+impl Cells for Vec<Box<str>> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn cell(&self, index: usize) -> &str {
+        self.as_slice().cell(index)
+    }
+}
+
 impl Term {
-    fn matches(&self, cells: &[Box<str>]) -> bool {
+    fn matches<C: Cells + ?Sized>(&self, cells: &C) -> bool {
+        let all = || (0..cells.count()).map(|i| cells.cell(i));
         match &self.test {
             // A substring is also a subsequence: one fuzzy pass decides both.
             Test::Any {
                 needle,
                 fuzzy: true,
-            } => cells.iter().any(|c| needle.fuzzy(c)),
-            Test::Any { needle, .. } => cells.iter().any(|c| needle.contains(c)),
+            } => all().any(|c| needle.fuzzy(c)),
+            Test::Any { needle, .. } => all().any(|c| needle.contains(c)),
             Test::Field { column, op, needle } => {
-                let cell = cells.get(*column).map_or("", |c| c);
+                let cell = cells.cell(*column);
                 match op {
                     FieldOp::Contains => needle.contains(cell),
                     FieldOp::Exact => needle.equals(cell),

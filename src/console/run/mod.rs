@@ -112,8 +112,13 @@ async fn event_loop(console: Console, term: &mut terminal::Term) -> anyhow::Resu
             queue.push(Msg::Stream(event));
         }
         for msg in queue.drain(..) {
+            // A load replaces a view's rows: the old ones (up to 100,000) are freed here.
+            let replaced_rows = matches!(msg, Msg::Loaded { .. });
             let fx = app.update(msg, Utc::now());
             runner.perform(fx, &mut app, term)?;
+            if replaced_rows {
+                effects::release_freed_memory();
+            }
         }
     }
 }

@@ -13,6 +13,9 @@
 //!   holds the lab's 100,000 sessions (adapter and lab in one process), and of
 //!   `deskbridge serve --config` alone against a `deskbridge lab --scale large` process.
 //!
+//! Each bulk row also gives the CPU time this process used during the run (adapter and labs
+//! share it), and stderr gets the run's uptime window for cutting a `perf record` to it.
+//!
 //! `cargo bench --bench adapter_bulk` runs both; `-- bulk` or `-- rss` one of them.
 //! `BULK_CLOCK_SPEED` (default 20, as the job tests use) sets how fast the labs' simulated
 //! clock runs: a site's logoff job takes 3 simulated seconds to finish. `BULK_LATENCY_MS`
@@ -206,6 +209,7 @@ async fn bulk() {
     );
 
     // The engine alone: the job stored and the workers woken, as the API does.
+    let cpu = Cpu::now();
     let started = Instant::now();
     let created = store
         .create_job(NewJob {
@@ -221,6 +225,7 @@ async fn bulk() {
     engine.handle().wake();
     let stored_in = started.elapsed();
     let job = finished(&http, &url, &token, Some(created.detail.job.id.to_string())).await;
+    let cpu = cpu.since();
     report(
         &labs,
         &http,
@@ -228,7 +233,10 @@ async fn bulk() {
         started.elapsed(),
         floor,
         &job,
-        format!("stored in {:.0} ms", stored_in.as_secs_f64() * 1000.0),
+        format!(
+            "stored in {:.0} ms; {cpu}",
+            stored_in.as_secs_f64() * 1000.0
+        ),
     )
     .await;
 
@@ -237,6 +245,7 @@ async fn bulk() {
         .iter()
         .map(|t| json!({ "site": t.site, "id": t.target_id }))
         .collect();
+    let cpu = Cpu::now();
     let started = Instant::now();
     let post = tokio::spawn({
         let (http, url, token) = (http.clone(), url.clone(), token.clone());
@@ -256,6 +265,7 @@ async fn bulk() {
     let job = finished(&http, &url, &token, None).await;
     let wall = started.elapsed();
     let answered = post.await.expect("POST task");
+    let cpu = cpu.since();
     report(
         &labs,
         &http,
@@ -263,7 +273,7 @@ async fn bulk() {
         wall,
         floor,
         &job,
-        format!("the 202 answer took {:.1} s", answered.as_secs_f64()),
+        format!("the 202 answer took {:.1} s; {cpu}", answered.as_secs_f64()),
     )
     .await;
     set_latency(&http, &labs, 0).await;
@@ -274,6 +284,51 @@ async fn bulk() {
         lab.shutdown().await;
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The process's CPU time (user + system) and the system's uptime, read from `/proc`: the
+/// CPU a run used (adapter and labs, which share this process) and, on stderr, when it ran
+/// (uptime seconds, to pick the run out of a `perf record` of the whole bench).
+struct Cpu {
+    ticks: u64,
+    uptime: f64,
+}
+
+impl Cpu {
+    fn now() -> Cpu {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        // Fields after the command's closing parenthesis; utime and stime are the 12th and
+        // 13th of them, in clock ticks (100 a second on Linux).
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .collect();
+        let tick = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let uptime = std::fs::read_to_string("/proc/uptime")
+            .ok()
+            .and_then(|u| u.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0.0);
+        Cpu {
+            ticks: tick(11) + tick(12),
+            uptime,
+        }
+    }
+
+    /// The CPU used since `self`, as text for the table.
+    fn since(&self) -> String {
+        let now = Cpu::now();
+        eprintln!("run: uptime {:.2} to {:.2}", self.uptime, now.uptime);
+        format!(
+            "CPU {:.2} s in this process",
+            now.ticks.saturating_sub(self.ticks) as f64 / 100.0
+        )
+    }
 }
 
 /// Polls the job list until the job (or, without an id, the newest job other than the first

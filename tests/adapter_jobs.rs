@@ -988,6 +988,43 @@ async fn a_disabled_site_takes_no_actions_until_enabled() {
     env.stop().await;
 }
 
+/// A bulk logoff whose site jobs outlast several lease renewals (the lab's clock at half
+/// speed: a logoff takes 4 s, the lease is 2 s) must keep renewing and finish. The engine once
+/// froze here: a task's renewal waited for the store behind that same task's own paused write,
+/// and every other writer of the process then waited behind both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_bulk_logoff_outlasting_its_leases_still_finishes() {
+    let env = Env::start("slow-bulk", &|s| s.concurrency = 8).await;
+    let response = env
+        .http
+        .post(format!("{}/clock", env.lab.info().control))
+        .json(&json!({ "speed": 0.5 }))
+        .send()
+        .await
+        .expect("clock");
+    assert!(response.status().is_success());
+    let london = env.sessions("London", 120).await;
+    let cloud = env.sessions("Cloud", 120).await;
+    assert!(london.len() >= 90 && cloud.len() >= 90, "lab too small");
+    let mut all = targets("London", &london);
+    all.extend(targets("Cloud", &cloud));
+    let id = env
+        .create(
+            "helpdesk",
+            json!({ "action": "session.logoff", "targets": all }),
+        )
+        .await;
+    let job = env.wait(&id, Duration::from_secs(180)).await;
+    assert_eq!(job["state"], "succeeded", "{}", job["progress"]);
+    for (site, sessions) in [("London", &london), ("Cloud", &cloud)] {
+        let logoffs = env.calls(site).await.remove("logoff").unwrap_or_default();
+        for s in sessions.iter() {
+            assert_eq!(logoffs.get(&s.id), Some(&1), "{site} session {}", s.id);
+        }
+    }
+    env.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_engine_killed_mid_job_is_resumed_by_the_next_and_nothing_runs_twice() {
     // Slow enough to be caught mid-job: four at a time per site, 40 calls a second.

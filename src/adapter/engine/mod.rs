@@ -2,8 +2,10 @@
 //! CVAD sites, one worker per site.
 //!
 //! - [`actions`]: the registry (name → role, target kind, parameter checks).
-//! - [`worker`]: per-site claiming with leases up to the site's `concurrency`, lease renewal,
-//!   recording each attempt's outcome; [`rate`]: the site's token bucket and retry backoff.
+//! - [`worker`]: per-site claiming in batches (each claim durably starts its tasks' attempts)
+//!   and running up to the site's `concurrency`; [`lease`]: one renewal of all the engine's
+//!   leases per tick; [`record`]: group commit of progress and outcomes, many tasks per
+//!   transaction; [`rate`]: the site's token bucket and retry backoff.
 //! - [`run`]: one task: check the target's state first (resumed tasks; see below), act only if
 //!   needed, follow the site's async job; [`follow`]: one poller per site reading the state of
 //!   every site job its tasks wait for; `escalate`: a logoff's `escalate_after` (follow the
@@ -19,7 +21,12 @@
 //!   cancelled, in which case it is cancelled at the site.
 //! - Crash: every task is leased; a dead engine's leases expire and any engine claims the tasks
 //!   again. The resumed task follows the site job it stored, or checks the target before
-//!   acting, so an action that happened is recorded as done, never repeated.
+//!   acting, so an action that happened is recorded as done, never repeated. What makes this
+//!   hold with batched writes: a claim records the attempt's start in its own transaction, and
+//!   nothing is sent before that commit, so a task claimed again always has an earlier attempt
+//!   and is never taken for a first one; outcomes (and a logoff's site job id) may then wait
+//!   in memory for the next group commit, since losing them only means a resumed task checks
+//!   its target first (see [`record`] and [`worker::TaskEnv::accepted`]).
 //! - Check-first is for tasks that may follow an action: any attempt after the first (a retry,
 //!   a resumed task) or one with a stored site job. A logoff's first attempt acts directly:
 //!   nothing can have happened yet, and every answer the site gives is handled (a session
@@ -45,7 +52,9 @@ mod escalate;
 pub mod events;
 pub mod expand;
 pub mod follow;
+pub mod lease;
 pub mod rate;
+pub mod record;
 pub mod run;
 pub mod worker;
 
@@ -204,6 +213,10 @@ pub struct Shared {
     sites: BTreeMap<String, Arc<SiteCtx>>,
     wake: Notify,
     jobs: JobCache,
+    /// The tasks whose leases this engine holds and renews.
+    held: lease::Held,
+    /// The queue into the engine's writer.
+    recorder: record::Recorder,
 }
 
 /// What the API needs from the engine: the site clients (to expand `user.logoff`) and a way to
@@ -239,6 +252,9 @@ pub struct Engine {
     handle: JobsHandle,
     stop: watch::Sender<bool>,
     workers: Vec<JoinHandle<()>>,
+    /// The group-commit writer and the lease renewal, stopped after the workers.
+    writer: JoinHandle<()>,
+    renewer: JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -286,6 +302,7 @@ impl Engine {
             };
             contexts.insert(site.name.clone(), Arc::new(ctx));
         }
+        let (recorder, queue) = record::Recorder::new();
         let shared = Arc::new(Shared {
             store,
             owner: format!("engine-{}", Uuid::new_v4().simple()),
@@ -294,7 +311,11 @@ impl Engine {
             sites: contexts,
             wake: Notify::new(),
             jobs: JobCache::default(),
+            held: lease::Held::default(),
+            recorder,
         });
+        let writer = tokio::spawn(record::run(Arc::clone(&shared), queue));
+        let renewer = tokio::spawn(lease::renew(Arc::clone(&shared)));
         let (stop, stopped) = watch::channel(false);
         let workers = shared
             .sites
@@ -312,6 +333,8 @@ impl Engine {
             handle: JobsHandle { shared },
             stop,
             workers,
+            writer,
+            renewer,
         };
         engine.report_orphans();
         Ok(engine)
@@ -335,20 +358,27 @@ impl Engine {
         self.handle.clone()
     }
 
-    /// Stops claiming, lets running tasks finish (up to the shutdown grace) and returns.
+    /// Stops claiming, lets running tasks finish (up to the shutdown grace), stores their
+    /// outcomes and returns. Tasks still running then are left to their leases.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         for worker in self.workers {
             let _ = worker.await;
         }
+        self.handle.shared.recorder.flush().await;
+        self.renewer.abort();
+        self.writer.abort();
         tracing::info!(owner = %self.handle.shared.owner, "job engine stopped");
     }
 
-    /// Stops everything at once, recording nothing: what `kill -9` does to the process.
-    /// Tests use it to prove that a later engine resumes the work exactly once.
+    /// Stops everything at once, recording nothing (not even what waits for the next group
+    /// commit): what `kill -9` does to the process. Tests use it to prove that a later engine
+    /// resumes the work exactly once.
     pub fn abort(self) {
         for worker in &self.workers {
             worker.abort();
         }
+        self.renewer.abort();
+        self.writer.abort();
     }
 }

@@ -1,6 +1,7 @@
 //! Running one task at its site: look at the target first, act only if the action has not
 //! happened yet, follow the site's asynchronous job into the task's percent, and say how the
-//! attempt ended. The caller ([`super::worker`]) records the outcome in the store.
+//! attempt ended. The caller ([`super::worker`]) hands the outcome to the engine's writer
+//! ([`super::record`]).
 //!
 //! The check-first rule is what makes a resumed task safe: a worker that died after the site
 //! accepted the action left the target logging off, powering on or in maintenance, and the
@@ -273,13 +274,9 @@ impl TaskRun<'_> {
         drop(call);
         match started {
             Ok(job) => {
-                // Stored before following, so a crash from here on resumes by the job id.
-                if self
-                    .env
-                    .progress(self.task_id, 0, Some(&job.id))
-                    .await
-                    .is_err()
-                {
+                // A logoff's id goes with the outcome; the others' is stored before following
+                // (see `TaskEnv::accepted` for why).
+                if !self.env.accepted(&job.id, !self.is_logoff()).await {
                     return Outcome::LeaseLost;
                 }
                 self.follow(&job.id).await
@@ -338,14 +335,7 @@ impl TaskRun<'_> {
                 .unwrap_or(if job.is_terminal() { 100 } else { 0 });
             if last_percent != Some(percent) && !job.is_terminal() {
                 last_percent = Some(percent);
-                if self
-                    .env
-                    .progress(self.task_id, percent, None)
-                    .await
-                    .is_err()
-                {
-                    return Outcome::LeaseLost;
-                }
+                self.env.progress(percent);
             }
             if job.is_terminal() {
                 return self.finished(&job).await;

@@ -1,27 +1,35 @@
-//! Per-site workers: claim due tasks with leases up to the site's concurrency, run each one
-//! ([`super::run`]) while renewing its lease, and record how each attempt ended, with events.
+//! Per-site workers: claim due tasks in batches (the claim records each attempt's start), run
+//! each one ([`super::run`]) up to the site's concurrency, and hand how it went to the
+//! engine's writer ([`super::record`]). Leases are renewed for all of the engine's tasks at
+//! once ([`super::lease`]).
 //!
 //! A site's `concurrency` limits CVAD calls in flight (as the config documents it): every call
 //! takes a slot ([`SiteCtx::pace`]), and a task waiting for its site job gives its task slot
 //! back ([`TaskSlot::release`]) so the next task can act meanwhile.
+//!
+//! The worker claims ahead: up to `concurrency` tasks beyond the free slots wait, claimed, for
+//! a slot, so a bulk job's claims come a batch at a time instead of one per freed slot. Those
+//! tasks have sent nothing; when the worker stops or the site is disabled they are given back
+//! ([`crate::adapter::store::JobStore::release_tasks`]), and one whose job was cancelled
+//! meanwhile is cancelled without acting.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use tokio::sync::{Mutex, Notify, OwnedSemaphorePermit, Semaphore, SemaphorePermit, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, SemaphorePermit, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::actions::{self, Operation};
-use super::events;
 use super::follow::JobWatch;
+use super::lease::{self, LeaseLost};
 use super::rate::TokenBucket;
 use super::run::{Outcome, TaskRun};
 use super::{AttemptEnd, AttemptRecord, EngineOptions, Shared};
-use crate::adapter::store::{StoreError, Task};
+use crate::adapter::store::{ClaimedTask, TaskEnd, TaskWrite};
 use crate::cvad::CvadClient;
 
 /// One site as the engine sees it.
@@ -63,7 +71,7 @@ pub struct TaskSlot {
 
 impl TaskSlot {
     /// Gives the place back while the task only waits (for its site job, or for a session to
-    /// go), and wakes the worker to claim the next task.
+    /// go), and wakes the worker to start the next task.
     pub fn release(&self) {
         let permit = match self.permit.lock() {
             Ok(mut permit) => permit.take(),
@@ -89,39 +97,43 @@ struct JobInfo {
 /// `CANCEL_RECHECK` however many tasks of the job ask.
 #[derive(Debug, Default)]
 pub struct JobCache {
-    jobs: Mutex<HashMap<Uuid, JobInfo>>,
+    jobs: std::sync::Mutex<HashMap<Uuid, JobInfo>>,
 }
 
 const CANCEL_RECHECK: Duration = Duration::from_secs(1);
 
 impl JobCache {
-    async fn info(&self, store: &Shared, job_id: Uuid, fresh: bool) -> Result<JobInfo, String> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, JobInfo>> {
+        // Entries are replaced whole; a panicking holder leaves nothing half written.
+        self.jobs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn info(&self, shared: &Shared, job_id: Uuid, fresh: bool) -> Result<JobInfo, String> {
+        if let Some(info) = self.lock().get(&job_id)
+            && (!fresh || info.checked.elapsed() < CANCEL_RECHECK)
         {
-            let jobs = self.jobs.lock().await;
-            if let Some(info) = jobs.get(&job_id)
-                && (!fresh || info.checked.elapsed() < CANCEL_RECHECK)
-            {
-                return Ok(info.clone());
-            }
+            return Ok(info.clone());
         }
-        let detail = match store.store.get_job(job_id).await {
-            Ok(Some(detail)) => detail,
+        let job = match shared.store.job(job_id).await {
+            Ok(Some(job)) => job,
             Ok(None) => return Err(format!("job {job_id} is gone from the store")),
             Err(e) => return Err(e.to_string()),
         };
         let info = JobInfo {
-            action: detail.job.action.clone(),
-            op: actions::task_operation(&detail.job.action, &detail.job.params),
-            cancel_requested: detail.job.cancel_requested_at.is_some(),
+            op: actions::task_operation(&job.action, &job.params),
+            action: job.action,
+            cancel_requested: job.cancel_requested_at.is_some(),
             checked: Instant::now(),
         };
-        self.jobs.lock().await.insert(job_id, info.clone());
+        self.lock().insert(job_id, info.clone());
         Ok(info)
     }
 
     /// Forgets finished jobs, so the cache does not grow for the life of the process.
-    pub async fn forget(&self, job_id: Uuid) {
-        self.jobs.lock().await.remove(&job_id);
+    pub fn forget(&self, job_id: Uuid) {
+        self.lock().remove(&job_id);
     }
 }
 
@@ -130,22 +142,47 @@ pub struct TaskEnv {
     pub shared: Arc<Shared>,
     pub options: EngineOptions,
     pub job_id: Uuid,
+    task_id: i64,
+    site: Arc<SiteCtx>,
+    /// The site job this attempt started, stored with its outcome.
+    site_job: std::sync::Mutex<Option<String>>,
 }
 
 impl TaskEnv {
-    /// Records the site's progress (and job id) on the task, as an event too.
-    pub async fn progress(
-        &self,
-        task_id: i64,
-        percent: u8,
-        external_job_id: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let store = &self.shared.store;
-        let task = store
-            .update_task_progress(task_id, &self.shared.owner, percent, external_job_id)
-            .await?;
-        events::task(store.as_ref(), &task).await;
-        Ok(())
+    /// The site accepted the action as its job `job_id`. Returns false if the task is no
+    /// longer ours.
+    ///
+    /// Why only some actions wait for the id to be stored: a resumed task follows the stored
+    /// site job, or, without one, checks the target first. For a logoff the check settles it
+    /// (a session logging off or gone is done, and a logoff repeated on a session that is
+    /// still there is accepted again and harms nothing), so its id travels with the outcome
+    /// and costs no write of its own. The other actions' checks cannot always tell an action
+    /// still under way from one never sent (a disconnect or maintenance change the site has
+    /// not applied yet), so their id is committed before the task goes on, as before.
+    pub async fn accepted(&self, job_id: &str, wait_until_stored: bool) -> bool {
+        *lock(&self.site_job) = Some(job_id.to_owned());
+        let write = TaskWrite::Progress {
+            task_id: self.task_id,
+            percent: 0,
+            external_job_id: Some(job_id.to_owned()),
+        };
+        let recorder = &self.shared.recorder;
+        if wait_until_stored {
+            recorder.commit(&self.site, write).await
+        } else {
+            recorder.submit(&self.site, write);
+            true
+        }
+    }
+
+    /// The site's percent done, stored with the next commit.
+    pub fn progress(&self, percent: u8) {
+        let write = TaskWrite::Progress {
+            task_id: self.task_id,
+            percent,
+            external_job_id: None,
+        };
+        self.shared.recorder.submit(&self.site, write);
     }
 
     /// Whether the job was cancelled (re-read at most once a second).
@@ -157,6 +194,16 @@ impl TaskEnv {
             .map(|i| i.cancel_requested)
             .unwrap_or(false)
     }
+
+    fn site_job(&self) -> Option<String> {
+        lock(&self.site_job).clone()
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Whether the site takes actions now: the operator's stored switch, else the config.
@@ -174,63 +221,85 @@ async fn site_enabled(shared: &Shared, site: &SiteCtx) -> bool {
     }
 }
 
+/// A claimed task waiting for a slot, with the flag that says its lease was lost.
+struct Claimed {
+    task: ClaimedTask,
+    lost: LeaseLost,
+}
+
 /// The loop of one site: claim, run, repeat until stopped; then let running tasks finish for
 /// the grace period and abandon the rest (their leases expire and a later engine resumes them).
 pub async fn site_worker(shared: Arc<Shared>, site: Arc<SiteCtx>, mut stop: watch::Receiver<bool>) {
-    let permits = Arc::new(Semaphore::new(site.concurrency.max(1) as usize));
+    let concurrency = site.concurrency.max(1) as usize;
+    let every = shared.options.claim_interval;
+    let permits = Arc::new(Semaphore::new(concurrency));
     let freed = Arc::new(Notify::new());
+    let mut ready: VecDeque<Claimed> = VecDeque::new();
     let mut running: JoinSet<()> = JoinSet::new();
+    let mut enabled = false;
+    let mut checked: Option<Instant> = None;
+    // When a claim last found fewer due tasks than it asked for: no claim again until woken
+    // or a claim interval later, so tasks ending do not each cost an empty claim.
+    let mut drained: Option<Instant> = None;
+    let mut woken = true;
     let mut disabled_logged = false;
     loop {
         if *stop.borrow() {
             break;
         }
         while running.try_join_next().is_some() {}
-        if site_enabled(&shared, &site).await {
-            disabled_logged = false;
-            let free = permits.available_permits();
-            if free > 0 {
-                match shared
-                    .store
-                    .claim_tasks(&site.name, &shared.owner, free as u32, shared.options.lease)
-                    .await
-                {
-                    Ok(tasks) => {
-                        for task in tasks {
-                            let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-                                break;
-                            };
-                            let slot = TaskSlot {
-                                permit: std::sync::Mutex::new(Some(permit)),
-                                freed: Arc::clone(&freed),
-                            };
-                            running.spawn(run_claimed(
-                                Arc::clone(&shared),
-                                Arc::clone(&site),
-                                task,
-                                slot,
-                            ));
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(site = %site.name, error = %e, "claiming tasks failed")
-                    }
-                }
-            }
-        } else if !disabled_logged {
-            // Chosen behaviour: tasks of a disabled site wait (queued) until it is enabled or
-            // the job is cancelled; they do not fail, since disabling is usually maintenance.
-            tracing::info!(site = %site.name, "site disabled: its tasks wait");
-            disabled_logged = true;
+        let free = permits.available_permits();
+        let refill = ready.len() < free + concurrency.div_ceil(2);
+        let quiet = !woken && drained.is_some_and(|at| at.elapsed() < every);
+        let claim = refill && !quiet;
+        if claim || checked.is_none_or(|at| at.elapsed() >= every) {
+            enabled = site_enabled(&shared, &site).await;
+            checked = Some(Instant::now());
         }
+        if enabled {
+            disabled_logged = false;
+            if claim {
+                let limit = (free + concurrency).saturating_sub(ready.len());
+                claim_into(&shared, &site, limit, &mut ready, &mut drained).await;
+            }
+            while !ready.is_empty() {
+                let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+                    break;
+                };
+                let Some(next) = ready.pop_front() else {
+                    break;
+                };
+                let slot = TaskSlot {
+                    permit: std::sync::Mutex::new(Some(permit)),
+                    freed: Arc::clone(&freed),
+                };
+                running.spawn(run_claimed(
+                    Arc::clone(&shared),
+                    Arc::clone(&site),
+                    next,
+                    slot,
+                ));
+            }
+        } else {
+            give_back(&shared, &mut ready).await;
+            if !disabled_logged {
+                // Chosen behaviour: tasks of a disabled site wait (queued) until it is enabled
+                // or the job is cancelled; they do not fail, since disabling is usually
+                // maintenance.
+                tracing::info!(site = %site.name, "site disabled: its tasks wait");
+                disabled_logged = true;
+            }
+        }
+        woken = false;
         tokio::select! {
-            _ = shared.wake.notified() => {}
+            _ = shared.wake.notified() => woken = true,
             _ = freed.notified() => {}
-            _ = tokio::time::sleep(shared.options.claim_interval) => {}
+            _ = tokio::time::sleep(every) => woken = true,
             _ = stop.changed() => {}
             Some(_) = running.join_next(), if !running.is_empty() => {}
         }
     }
+    give_back(&shared, &mut ready).await;
     let drained = tokio::time::timeout(shared.options.shutdown_grace, async {
         while running.join_next().await.is_some() {}
     })
@@ -244,45 +313,86 @@ pub async fn site_worker(shared: Arc<Shared>, site: Arc<SiteCtx>, mut stop: watc
     }
 }
 
-/// Runs one claimed task to the end of this attempt and records the outcome.
-async fn run_claimed(shared: Arc<Shared>, site: Arc<SiteCtx>, task: Task, slot: TaskSlot) {
-    let store = &shared.store;
-    let owner = shared.owner.clone();
+/// Claims up to `limit` tasks into `ready`, their leases held from now on.
+async fn claim_into(
+    shared: &Shared,
+    site: &SiteCtx,
+    limit: usize,
+    ready: &mut VecDeque<Claimed>,
+    drained: &mut Option<Instant>,
+) {
+    if limit == 0 {
+        return;
+    }
+    let limit32 = u32::try_from(limit).unwrap_or(u32::MAX);
+    match shared
+        .store
+        .claim_attempts(&site.name, &shared.owner, limit32, shared.options.lease)
+        .await
+    {
+        Ok(tasks) => {
+            *drained = (tasks.len() < limit).then(Instant::now);
+            for task in tasks {
+                let lost = shared.held.hold(task.task.id);
+                ready.push_back(Claimed { task, lost });
+            }
+        }
+        Err(e) => tracing::warn!(site = %site.name, error = %e, "claiming tasks failed"),
+    }
+}
+
+/// Gives back claimed tasks that never started. A task whose claim closed an interrupted
+/// attempt keeps that mark: it is left to its lease instead, and resumed with a check.
+async fn give_back(shared: &Shared, ready: &mut VecDeque<Claimed>) {
+    if ready.is_empty() {
+        return;
+    }
+    let mut fresh = Vec::new();
+    for claimed in ready.drain(..) {
+        let id = claimed.task.task.id;
+        shared.held.drop_task(id);
+        if !claimed.task.interrupted {
+            fresh.push(id);
+        }
+    }
+    if let Err(e) = shared.store.release_tasks(&shared.owner, &fresh).await {
+        tracing::warn!(tasks = fresh.len(), error = %e, "cannot give tasks back; they are claimed again when their leases lapse");
+    }
+}
+
+/// Runs one claimed task to the end of this attempt and hands the outcome to the writer.
+async fn run_claimed(shared: Arc<Shared>, site: Arc<SiteCtx>, claimed: Claimed, slot: TaskSlot) {
+    let Claimed {
+        task: ClaimedTask { task, interrupted },
+        lost,
+    } = claimed;
+    if *lost.borrow() {
+        // Taken over while it waited for a slot; the new owner runs it.
+        return;
+    }
     let info = match shared.jobs.info(&shared, task.job_id, false).await {
         Ok(info) => info,
         Err(e) => {
             tracing::warn!(task = task.id, error = %e, "cannot read the task's job; lease left to expire");
+            shared.held.drop_task(task.id);
             return;
         }
     };
-    // A task never attempted has no history to read.
-    let previous = if task.attempts == 0 {
-        Vec::new()
-    } else {
-        match store.list_attempts(task.id).await {
-            Ok(attempts) => attempts,
-            Err(e) => {
-                tracing::warn!(task = task.id, error = %e, "cannot read attempts; lease left to expire");
-                return;
-            }
-        }
-    };
-    let interrupted = previous.last().is_some_and(|a| a.ended_at.is_none());
-    let attempt = match store.start_attempt(task.id, &owner).await {
-        Ok(attempt) => attempt,
-        Err(e) => {
-            tracing::debug!(task = task.id, error = %e, "task taken over before it started");
-            return;
-        }
-    };
+    let attempt = task.attempts;
     let started = Instant::now();
-    events::task_state(store.as_ref(), &task, "running", attempt.number).await;
     let env = TaskEnv {
         shared: Arc::clone(&shared),
         options: shared.options.clone(),
         job_id: task.job_id,
+        task_id: task.id,
+        site: Arc::clone(&site),
+        site_job: std::sync::Mutex::new(None),
     };
+    // Cancelled while it waited for its slot: nothing was sent in this attempt. (An
+    // interrupted one may have acted before; it runs, and follows or checks.)
+    let cancelled = !interrupted && env.cancel_requested().await;
     let outcome = match &info.op {
+        Ok(_) if cancelled => Outcome::Cancelled("cancelled before this attempt started".into()),
         Ok(op) => {
             let run = TaskRun {
                 env: &env,
@@ -292,21 +402,28 @@ async fn run_claimed(shared: Arc<Shared>, site: Arc<SiteCtx>, task: Task, slot: 
                 target: &task.target_id,
                 op,
                 interrupted,
-                resumed: !previous.is_empty() || task.external_job_id.is_some(),
+                // The claim recorded this attempt: any earlier one may have acted.
+                resumed: attempt > 1 || task.external_job_id.is_some(),
                 external_job_id: task.external_job_id.as_deref(),
             };
-            with_lease(&shared, task.id, run.run()).await
+            // The lease is renewed elsewhere ([`lease::renew`]); here it is only watched.
+            tokio::select! {
+                biased;
+                () = lease::lost(lost) => Outcome::LeaseLost,
+                outcome = run.run() => outcome,
+            }
         }
         // Parameters were checked when the job was created; this only happens if the stored
         // job was changed by hand or by a newer version.
         Err(e) => Outcome::Failed(format!("the job's parameters are not valid: {e}")),
     };
+    slot.release();
     let ended = Ended {
         action: &info.action,
-        attempt: attempt.number,
+        attempt,
         started,
     };
-    record(&shared, &site, &task, ended, outcome).await;
+    record(&shared, &site, task.id, ended, outcome, env.site_job());
 }
 
 /// Which attempt of which action ended, and when it started.
@@ -316,39 +433,14 @@ struct Ended<'a> {
     started: Instant,
 }
 
-/// Runs `work` while renewing the task's lease; gives up (LeaseLost) when the lease is gone.
-async fn with_lease(
-    shared: &Shared,
-    task_id: i64,
-    work: impl std::future::Future<Output = Outcome>,
-) -> Outcome {
-    let every = shared.options.lease / 3;
-    let mut ticker = tokio::time::interval_at(Instant::now() + every, every);
-    tokio::pin!(work);
-    loop {
-        tokio::select! {
-            outcome = &mut work => return outcome,
-            _ = ticker.tick() => {
-                match shared.store.renew_lease(task_id, &shared.owner, shared.options.lease).await {
-                    Ok(_) => {}
-                    Err(StoreError::LeaseLost { .. }) => return Outcome::LeaseLost,
-                    // A store blip: the lease has two more renewals' worth of time left.
-                    Err(e) => tracing::warn!(task = task_id, error = %e, "lease renewal failed"),
-                }
-            }
-        }
-    }
-}
-
-async fn record(
+fn record(
     shared: &Shared,
     site: &Arc<SiteCtx>,
-    task: &Task,
+    task_id: i64,
     ended: Ended<'_>,
     outcome: Outcome,
+    site_job: Option<String>,
 ) {
-    let store = &shared.store;
-    let owner = &shared.owner;
     let retry = shared.options.retry;
     let attempt = ended.attempt;
     if let Some(observer) = &shared.hooks.attempts {
@@ -367,48 +459,28 @@ async fn record(
             elapsed: ended.started.elapsed(),
         });
     }
-    let result = match &outcome {
-        Outcome::Done(why) => store.complete_task(task.id, owner, Some(why)).await,
-        Outcome::Failed(error) => store.fail_task(task.id, owner, error).await,
-        Outcome::Cancelled(note) => store.cancel_task(task.id, owner, note).await,
-        Outcome::Retry(error) if attempt >= retry.max_attempts => {
-            let error = format!("gave up after {attempt} attempts; last error: {error}");
-            store.fail_task(task.id, owner, &error).await
+    let end = match outcome {
+        Outcome::Done(result) => TaskEnd::Succeeded { result },
+        Outcome::Failed(error) => TaskEnd::Failed { error },
+        Outcome::Cancelled(note) => TaskEnd::Cancelled { note },
+        Outcome::Retry(error) if attempt >= retry.max_attempts => TaskEnd::Failed {
+            error: format!("gave up after {attempt} attempts; last error: {error}"),
+        },
+        Outcome::Retry(error) => TaskEnd::Retry {
+            error,
+            delay: retry.delay(attempt),
+        },
+        Outcome::LeaseLost => {
+            shared.held.drop_task(task_id);
+            return;
         }
-        Outcome::Retry(error) => {
-            store
-                .reschedule_task(task.id, owner, error, retry.delay(attempt))
-                .await
-        }
-        Outcome::LeaseLost => return,
     };
-    match result {
-        Ok(transition) => {
-            events::transition(store.as_ref(), &transition).await;
-            if transition.job.state.is_terminal() {
-                shared.jobs.forget(transition.job.id).await;
-            }
-            if matches!(outcome, Outcome::Done(_)) {
-                schedule_refresh(shared, site);
-            }
-        }
-        Err(StoreError::LeaseLost { .. }) => {}
-        Err(e) => tracing::warn!(task = task.id, error = %e, "cannot record the task's outcome"),
-    }
-}
-
-/// Tells the inventory hook (if any) that the site changed, once per coalescing window.
-fn schedule_refresh(shared: &Shared, site: &Arc<SiteCtx>) {
-    let Some(hook) = shared.options.after_action.clone() else {
-        return;
-    };
-    if site.refresh_pending.swap(true, Ordering::AcqRel) {
-        return;
-    }
-    let site = Arc::clone(site);
-    tokio::spawn(async move {
-        tokio::time::sleep(super::REFRESH_COALESCE).await;
-        site.refresh_pending.store(false, Ordering::Release);
-        hook.refresh_now(&site.name);
-    });
+    shared.recorder.submit(
+        site,
+        TaskWrite::End {
+            task_id,
+            end,
+            external_job_id: site_job,
+        },
+    );
 }

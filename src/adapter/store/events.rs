@@ -7,8 +7,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::StoreError;
+use super::jobs::{Job, Task};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -41,6 +43,34 @@ impl EventKind {
             _ => None,
         }
     }
+}
+
+/// The payload of a `task` event: the task as consoles show it. Shared by every backend,
+/// since the task batches ([`super::JobStore::record_tasks`]) append their events themselves.
+pub fn task_payload(task: &Task) -> serde_json::Value {
+    json!({
+        "job_id": task.job_id,
+        "task_id": task.id,
+        "site": task.site,
+        "target_id": task.target_id,
+        "state": task.state,
+        "percent": task.percent,
+        "attempts": task.attempts,
+        "result": task.result,
+        "error": task.error,
+        "external_job_id": task.external_job_id,
+    })
+}
+
+/// The payload of a `job` event: its state and counts.
+pub fn job_payload(job: &Job) -> serde_json::Value {
+    json!({
+        "job_id": job.id,
+        "action": job.action,
+        "state": job.state,
+        "progress": job.progress,
+        "ticket": job.ticket,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

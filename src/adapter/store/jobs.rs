@@ -207,6 +207,81 @@ pub struct TaskTransition {
     pub job: Job,
 }
 
+/// A task claimed for a new attempt by [`JobStore::claim_attempts`]: leased, `running`, its
+/// attempt recorded as started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimedTask {
+    /// As committed by the claim: `attempts` is this attempt's number.
+    pub task: Task,
+    /// The previous attempt never ended: its worker died, maybe after acting. The claim
+    /// closed it as interrupted.
+    pub interrupted: bool,
+}
+
+impl ClaimedTask {
+    /// This attempt's number (1 for a task never attempted before).
+    pub fn attempt(&self) -> u32 {
+        self.task.attempts
+    }
+}
+
+/// How an attempt ended, for [`JobStore::record_tasks`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskEnd {
+    Succeeded {
+        result: String,
+    },
+    /// Failed for good.
+    Failed {
+        error: String,
+    },
+    /// Cancelled at the site because the job was cancelled.
+    Cancelled {
+        note: String,
+    },
+    /// A transient failure: back to queued, due after `delay`.
+    Retry {
+        error: String,
+        delay: Duration,
+    },
+}
+
+/// One change to a task held by the writer's lease, for [`JobStore::record_tasks`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskWrite {
+    /// Percent done as the site reports it, and the site's async job id once known.
+    Progress {
+        task_id: i64,
+        percent: u8,
+        external_job_id: Option<String>,
+    },
+    /// The attempt ended: closes it, releases the lease, moves the job's counters. The site's
+    /// job id, if the attempt started one, is stored with it.
+    End {
+        task_id: i64,
+        end: TaskEnd,
+        external_job_id: Option<String>,
+    },
+}
+
+impl TaskWrite {
+    pub fn task_id(&self) -> i64 {
+        match self {
+            TaskWrite::Progress { task_id, .. } | TaskWrite::End { task_id, .. } => *task_id,
+        }
+    }
+}
+
+/// What [`JobStore::record_tasks`] committed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RecordedTasks {
+    /// One per write, in order: false when the writer no longer held the task's lease (taken
+    /// over after it expired, or the task had ended), so the write changed nothing.
+    pub applied: Vec<bool>,
+    /// Every job whose counters moved, as committed.
+    pub jobs: Vec<Job>,
+}
+
 /// Filters for [`JobStore::list_jobs`]; newest first.
 #[derive(Debug, Clone, Default)]
 pub struct JobQuery {
@@ -307,6 +382,47 @@ pub trait JobStore: Send + Sync {
         error: &str,
         delay: Duration,
     ) -> Result<TaskTransition, StoreError>;
+    /// The job alone, without its tasks (which may be thousands): what a worker needs.
+    async fn job(&self, id: Uuid) -> Result<Option<Job>, StoreError>;
+
+    /// Claims up to `limit` due tasks of `site` for `owner`, as [`JobStore::claim_tasks`]
+    /// does, and starts the next attempt of each in the same transaction: an open attempt of
+    /// a dead worker is closed as interrupted (and reported in [`ClaimedTask::interrupted`]),
+    /// the new one is recorded as started. So a claimed task is a durable mark before anything
+    /// is sent: a task claimed again after a crash always has an earlier attempt and is never
+    /// taken for a first one. Appends a `task` event per claimed task and a `job` event per job
+    /// whose counters moved, in the same transaction.
+    ///
+    /// PostgreSQL: the claim's inner SELECT takes `FOR UPDATE SKIP LOCKED`; the attempts are
+    /// one `INSERT … SELECT` over the claimed ids.
+    async fn claim_attempts(
+        &self,
+        site: &str,
+        owner: &str,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedTask>, StoreError>;
+    /// Extends the leases `owner` holds on `task_ids`, in one statement; returns the ids still
+    /// held. An id missing from the answer was taken over (or has ended): its worker must stop.
+    async fn renew_leases(
+        &self,
+        owner: &str,
+        task_ids: &[i64],
+        lease: Duration,
+    ) -> Result<Vec<i64>, StoreError>;
+    /// Applies many task changes in one transaction (group commit), in order: each one only
+    /// if `owner` still holds the task's lease. Appends a `task` event per changed task and a
+    /// `job` event per job whose counters moved, in the same transaction, so the event feed
+    /// carries every committed change and nothing uncommitted.
+    async fn record_tasks(
+        &self,
+        owner: &str,
+        writes: &[TaskWrite],
+    ) -> Result<RecordedTasks, StoreError>;
+    /// Gives back tasks `owner` claimed with [`JobStore::claim_attempts`] but never started
+    /// (no action was sent): queued again and the unstarted attempt removed, as if never
+    /// claimed. Not for tasks whose claim closed an interrupted attempt: those keep the mark.
+    async fn release_tasks(&self, owner: &str, task_ids: &[i64]) -> Result<(), StoreError>;
     /// Running tasks whose lease has expired: work of a crashed worker, to be resumed.
     async fn expired_leases(&self, limit: u32) -> Result<Vec<Task>, StoreError>;
     /// Sites with due work (queued and due, or lease expired), for the engine's dispatcher.

@@ -7,12 +7,16 @@
 //! on the trait methods (task claiming with `FOR UPDATE SKIP LOCKED`, event id ordering).
 //!
 //! What a PostgreSQL backend does differently (same traits, engine untouched):
-//! - `claim_tasks` / `claim_outbox`: the inner `SELECT … LIMIT n` gets `FOR UPDATE SKIP
+//! - `claim_tasks` / `claim_attempts` / `claim_outbox`: the inner `SELECT … LIMIT n` gets `FOR UPDATE SKIP
 //!   LOCKED`, so replicas claim disjoint rows without blocking; leases make a dead replica's
 //!   tasks claimable again after expiry, exactly as here.
 //! - `append_event`: ids from a sequence become visible out of order across transactions;
 //!   appends take a transaction-scoped advisory lock so `events_since` never skips one, and
-//!   replicas learn of new events with `LISTEN/NOTIFY` or by polling `events_since`.
+//!   replicas learn of new events with `LISTEN/NOTIFY` or by polling `events_since`. The same
+//!   lock is taken by the task batches that append events (`claim_attempts`,
+//!   `record_tasks`, `release_tasks`).
+//! - `record_tasks` / `renew_leases`: `UPDATE … FROM unnest($ids, …)` with the same
+//!   lease-owner guard, one statement per kind of change per batch.
 //! - `create_job`: `INSERT … ON CONFLICT DO NOTHING` and the partial unique index on
 //!   (ticket, action) carry over unchanged; `signing_key` likewise.
 //! - times as `timestamptz`, UUIDs as `uuid`, JSON as `jsonb`; migrations under
@@ -36,8 +40,9 @@ pub use audit::{AuditEntry, AuditOutcome, AuditPage, AuditQuery, AuditStore, New
 pub use clients::{ApiClient, ClientStore, NewApiClient, Role};
 pub use events::{Event, EventKind, EventPage, EventRetention, EventStore, PruneReport};
 pub use jobs::{
-    Attempt, AttemptOutcome, CreatedJob, Job, JobDetail, JobPage, JobQuery, JobState, JobStore,
-    NewJob, NewTask, Progress, Task, TaskState, TaskTransition, TicketRef,
+    Attempt, AttemptOutcome, ClaimedTask, CreatedJob, Job, JobDetail, JobPage, JobQuery, JobState,
+    JobStore, NewJob, NewTask, Progress, RecordedTasks, Task, TaskEnd, TaskState, TaskTransition,
+    TaskWrite, TicketRef,
 };
 pub use outbox::{NewOutboxItem, OutboxItem, OutboxStore};
 pub use sites::{SiteFlag, SiteStore};

@@ -56,7 +56,7 @@ impl AuditStore for SqliteStore {
         .bind(entry.outcome.as_str())
         .bind(entry.message)
         .bind(entry.request_id)
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await?;
         entry_from_row(&row)
     }

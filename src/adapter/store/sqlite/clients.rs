@@ -95,7 +95,7 @@ impl ClientStore for SqliteStore {
         .bind(client.enabled)
         .bind(now)
         .bind(now)
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Invalid(format!(
@@ -147,7 +147,7 @@ impl ClientStore for SqliteStore {
             .bind(enabled)
             .bind(now_ms())
             .bind(id.to_string())
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         found(done.rows_affected(), id)
     }
@@ -157,7 +157,7 @@ impl ClientStore for SqliteStore {
             .bind(role.as_str())
             .bind(now_ms())
             .bind(id.to_string())
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         found(done.rows_affected(), id)
     }
@@ -169,7 +169,7 @@ impl ClientStore for SqliteStore {
                 .bind(hash)
                 .bind(now_ms())
                 .bind(id.to_string())
-                .execute(self.pool())
+                .execute(self.writer())
                 .await?;
         found(done.rows_affected(), id)
     }
@@ -211,7 +211,7 @@ impl ClientStore for SqliteStore {
         )
         .bind(&key)
         .bind(now_ms())
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         let stored: Vec<u8> = sqlx::query_scalar("SELECT key FROM signing_key WHERE id = 1")
             .fetch_one(self.pool())

@@ -2,6 +2,7 @@
 //! far pruning went (so a resuming client can be told it missed events).
 
 use async_trait::async_trait;
+use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
 
 use super::{SqliteStore, col, col_enum, from_ms, now_ms, parse_json, to_json};
@@ -21,6 +22,34 @@ fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
     })
 }
 
+/// Appends many events in the caller's transaction, in order, with one statement: their ids
+/// increase in the order given, and they become visible with the changes they describe.
+pub(super) async fn append_events(
+    conn: &mut SqliteConnection,
+    events: &[(EventKind, String, serde_json::Value)],
+    now: i64,
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = events
+        .iter()
+        .map(|(kind, subject, payload)| serde_json::json!([kind.as_str(), subject, payload]))
+        .collect();
+    // An object at `$[2]` comes out of json_extract as its (minified) JSON text.
+    sqlx::query(
+        "INSERT INTO events (at, kind, subject, payload)
+         SELECT ?1, json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+                json_extract(value, '$[2]')
+         FROM json_each(?2) ORDER BY key",
+    )
+    .bind(now)
+    .bind(to_json(&serde_json::Value::Array(rows)))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl EventStore for SqliteStore {
     async fn append_event(
@@ -36,7 +65,7 @@ impl EventStore for SqliteStore {
         .bind(kind.as_str())
         .bind(subject)
         .bind(to_json(&payload))
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await?;
         event_from_row(&row)
     }

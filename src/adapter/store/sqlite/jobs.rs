@@ -9,12 +9,12 @@ use sqlx::{Sqlite, SqliteConnection, Transaction};
 use uuid::Uuid;
 
 use super::rows::{attempt_from_row, job_from_row, task_from_row};
-use super::tasks;
 use super::{SqliteStore, col_u32, now_ms, to_json};
+use super::{task_batch, tasks};
 use crate::adapter::store::StoreError;
 use crate::adapter::store::jobs::{
-    Attempt, CreatedJob, Job, JobDetail, JobPage, JobQuery, JobState, JobStore, NewJob, Progress,
-    Task, TaskTransition,
+    Attempt, ClaimedTask, CreatedJob, Job, JobDetail, JobPage, JobQuery, JobState, JobStore,
+    NewJob, Progress, RecordedTasks, Task, TaskTransition, TaskWrite,
 };
 use crate::adapter::store::page_limit;
 
@@ -219,22 +219,24 @@ impl JobStore for SqliteStore {
                 created: false,
             });
         }
-        for task in &job.tasks {
-            sqlx::query(
-                "INSERT INTO tasks (job_id, site, target_id, display_name, state, attempts,
-                                    next_attempt_at, percent, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, 'queued', 0, ?, 0, ?, ?)",
-            )
-            .bind(&id)
-            .bind(&task.site)
-            .bind(&task.target_id)
-            .bind(&task.display_name)
-            .bind(now)
-            .bind(now)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
+        // One statement for all the tasks (a bulk job has thousands): their ids follow the
+        // order given.
+        let rows: Vec<serde_json::Value> = job
+            .tasks
+            .iter()
+            .map(|t| serde_json::json!([t.site, t.target_id, t.display_name]))
+            .collect();
+        sqlx::query(
+            "INSERT INTO tasks (job_id, site, target_id, display_name, state, attempts,
+                                next_attempt_at, percent, created_at, updated_at)
+             SELECT ?1, value ->> 0, value ->> 1, value ->> 2, 'queued', 0, ?2, 0, ?2, ?2
+             FROM json_each(?3) ORDER BY key",
+        )
+        .bind(&id)
+        .bind(now)
+        .bind(to_json(&serde_json::Value::Array(rows)))
+        .execute(&mut *tx)
+        .await?;
         let detail = load_detail(&mut tx, &id)
             .await?
             .ok_or_else(|| StoreError::NotFound {
@@ -424,6 +426,47 @@ impl JobStore for SqliteStore {
         delay: Duration,
     ) -> Result<TaskTransition, StoreError> {
         tasks::reschedule_task(self, task_id, owner, error, delay).await
+    }
+
+    async fn job(&self, id: Uuid) -> Result<Option<Job>, StoreError> {
+        sqlx::query("SELECT * FROM jobs WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(job_from_row)
+            .transpose()
+    }
+
+    async fn claim_attempts(
+        &self,
+        site: &str,
+        owner: &str,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedTask>, StoreError> {
+        task_batch::claim_attempts(self, site, owner, limit, lease).await
+    }
+
+    async fn renew_leases(
+        &self,
+        owner: &str,
+        task_ids: &[i64],
+        lease: Duration,
+    ) -> Result<Vec<i64>, StoreError> {
+        task_batch::renew_leases(self, owner, task_ids, lease).await
+    }
+
+    async fn record_tasks(
+        &self,
+        owner: &str,
+        writes: &[TaskWrite],
+    ) -> Result<RecordedTasks, StoreError> {
+        task_batch::record_tasks(self, owner, writes).await
+    }
+
+    async fn release_tasks(&self, owner: &str, task_ids: &[i64]) -> Result<(), StoreError> {
+        task_batch::release_tasks(self, owner, task_ids).await
     }
 
     async fn expired_leases(&self, limit: u32) -> Result<Vec<Task>, StoreError> {

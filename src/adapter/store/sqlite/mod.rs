@@ -1,5 +1,11 @@
 //! The SQLite backend: opening the database (WAL, busy timeout), versioned migrations embedded
 //! in the binary, and the conversions every table module shares.
+//!
+//! Writes go through one connection of their own ([`SqliteStore::writer`]); reads use a pool.
+//! SQLite takes one writer at a time anyway: writers on several connections only race for its
+//! lock in the busy handler, which sleeps 1, 2, 5, 10… ms between tries, so a bulk job's
+//! concurrent writes spent longer asleep there than writing. One connection queues them in
+//! order (the pool's fair acquire) and hands the lock on the moment it is free.
 
 mod audit;
 mod clients;
@@ -8,6 +14,7 @@ mod jobs;
 mod outbox;
 mod rows;
 mod sites;
+mod task_batch;
 mod tasks;
 mod ticket_links;
 
@@ -45,13 +52,19 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
-/// How long a statement waits for another connection's write lock before failing.
+/// How long a statement waits for another connection's write lock before failing (another
+/// process on the same file, or a read transaction's lock upgrade).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a write waits for its turn on the writer connection before failing.
+const WRITE_QUEUE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The SQLite implementation of [`super::Store`].
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The one connection that writes (the same pool as `pool` for an in-memory database).
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -90,22 +103,33 @@ impl SqliteStore {
         let options = options.busy_timeout(BUSY_TIMEOUT).foreign_keys(true);
         // An in-memory database exists per connection, so it must be exactly one connection
         // that is never closed.
-        let pool = if memory {
-            SqlitePoolOptions::new()
+        let (pool, writer) = if memory {
+            let pool = SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
                 .connect_with(options)
-                .await?
+                .await?;
+            (pool.clone(), pool)
         } else {
-            SqlitePoolOptions::new()
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                // Writes queue here behind each other; a long queue is not an error.
+                .acquire_timeout(WRITE_QUEUE_TIMEOUT)
+                .connect_with(options.clone())
+                .await?;
+            let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .connect_with(options)
-                .await?
+                .await?;
+            (pool, writer)
         };
-        migrate(&pool).await?;
-        Ok(SqliteStore { pool })
+        migrate(&writer).await?;
+        Ok(SqliteStore { pool, writer })
     }
 
     /// The schema version the database is at.
@@ -118,13 +142,20 @@ impl SqliteStore {
         MIGRATIONS.iter().map(|m| m.0).max().unwrap_or(0)
     }
 
-    /// Closes the pool (checkpointing the WAL); the store is unusable afterwards.
+    /// Closes the pools (checkpointing the WAL); the store is unusable afterwards.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 
+    /// For reads.
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// For writes outside a transaction ([`SqliteStore::write_tx`] for transactions).
+    pub(crate) fn writer(&self) -> &SqlitePool {
+        &self.writer
     }
 
     /// A write transaction that takes the write lock at once. A deferred one that reads
@@ -133,7 +164,7 @@ impl SqliteStore {
     pub(crate) async fn write_tx(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 

@@ -58,7 +58,7 @@ impl OutboxStore for SqliteStore {
         .bind(to_json(&item.payload))
         .bind(now)
         .bind(now)
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await?;
         item_from_row(&row)
     }
@@ -122,7 +122,7 @@ impl OutboxStore for SqliteStore {
         .bind(mod_count.and_then(|n| i64::try_from(n).ok()))
         .bind(id)
         .bind(owner)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await?
         .ok_or_else(|| lease_lost(id, owner))?;
         item_from_row(&row)
@@ -152,7 +152,7 @@ impl OutboxStore for SqliteStore {
         .bind(abandoned)
         .bind(id)
         .bind(owner)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await?
         .ok_or_else(|| lease_lost(id, owner))?;
         item_from_row(&row)

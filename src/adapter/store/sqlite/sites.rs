@@ -50,7 +50,7 @@ impl SiteStore for SqliteStore {
         .bind(enabled)
         .bind(changed_by)
         .bind(now_ms())
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await?;
         flag_from_row(&row)
     }

@@ -3,8 +3,10 @@
 //! reclaimed) cannot overwrite the new owner's work.
 //!
 //! Claims and attempt ends move the job's progress counters by the tasks that changed state
-//! ([`shift_counters`]) instead of recounting the job's tasks: a recount reads every task of
+//! ([`move_counters`]) instead of recounting the job's tasks: a recount reads every task of
 //! the job, which made each of a 10,000-task job's task changes cost 10,000 row reads.
+//!
+//! These are the one-task operations; the engine uses the batches in [`super::task_batch`].
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -16,12 +18,6 @@ use super::rows::{attempt_from_row, job_from_row, task_from_row};
 use super::{SqliteStore, after_ms, now_ms};
 use crate::adapter::store::jobs::{Attempt, Job, Task, TaskState, TaskTransition};
 use crate::adapter::store::{StoreError, page_limit};
-
-/// Task writes of this process, one at a time. SQLite has one writer; pool connections that
-/// race for its lock wait in SQLite's busy handler, which sleeps 1, 2, 5, 10… ms between
-/// tries, and a bulk job's hundreds of concurrent task writes spent far longer asleep there
-/// than writing. Queueing here instead hands the lock on as soon as it is free.
-static TASK_WRITES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// What a finished attempt turns its task into.
 struct Finish<'a> {
@@ -57,37 +53,59 @@ fn lease_lost(task_id: i64, owner: &str) -> StoreError {
     }
 }
 
-/// The job column that counts tasks in `state`.
-fn counter(state: TaskState) -> &'static str {
-    match state {
-        TaskState::Queued => "queued",
-        TaskState::Running => "running",
-        TaskState::Succeeded => "succeeded",
-        TaskState::Failed => "failed",
-        TaskState::Cancelled => "cancelled",
+/// Signed changes to a job's task counters, one per task state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Moves {
+    queued: i64,
+    running: i64,
+    succeeded: i64,
+    failed: i64,
+    cancelled: i64,
+}
+
+impl Moves {
+    /// `n` more (or, negative, fewer) tasks in `state`.
+    pub(super) fn add(&mut self, state: TaskState, n: i64) {
+        let counter = match state {
+            TaskState::Queued => &mut self.queued,
+            TaskState::Running => &mut self.running,
+            TaskState::Succeeded => &mut self.succeeded,
+            TaskState::Failed => &mut self.failed,
+            TaskState::Cancelled => &mut self.cancelled,
+        };
+        *counter += n;
+    }
+
+    /// `n` tasks moved from `from` to `to`.
+    pub(super) fn shift(&mut self, from: TaskState, to: TaskState, n: i64) {
+        self.add(from, -n);
+        self.add(to, n);
     }
 }
 
-/// Moves `n` tasks of a job from the `from` counter to the `to` counter and derives the job's
-/// state from the counters, in the caller's transaction. Only for changes where some task has
-/// been claimed (the job has started). Counters that would go negative mean they disagree with
-/// the tasks (a database from an older version, a hand edit): then the job is recounted.
-async fn shift_counters(
+/// Moves a job's counters and derives its state from them, in the caller's transaction. Only
+/// for changes where some task has been claimed (the job has started). Counters that would go
+/// negative mean they disagree with the tasks (a database from an older version, a hand
+/// edit): then the job is recounted.
+pub(super) async fn move_counters(
     conn: &mut SqliteConnection,
     job_id: &str,
-    from: TaskState,
-    to: TaskState,
-    n: u32,
+    m: &Moves,
     now: i64,
 ) -> Result<Job, StoreError> {
-    let (from, to) = (counter(from), counter(to));
-    // The column names come from `counter`, never from input.
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE jobs SET {from} = {from} - ?1, {to} = {to} + ?1, updated_at = ?2
-         WHERE id = ?3 AND {from} >= ?1
-         RETURNING *"
-    )))
-    .bind(n)
+    let row = sqlx::query(
+        "UPDATE jobs SET queued = queued + ?1, running = running + ?2,
+                         succeeded = succeeded + ?3, failed = failed + ?4,
+                         cancelled = cancelled + ?5, updated_at = ?6
+         WHERE id = ?7 AND queued + ?1 >= 0 AND running + ?2 >= 0 AND succeeded + ?3 >= 0
+           AND failed + ?4 >= 0 AND cancelled + ?5 >= 0
+         RETURNING *",
+    )
+    .bind(m.queued)
+    .bind(m.running)
+    .bind(m.succeeded)
+    .bind(m.failed)
+    .bind(m.cancelled)
     .bind(now)
     .bind(job_id)
     .fetch_optional(&mut *conn)
@@ -108,6 +126,20 @@ async fn shift_counters(
     Ok(job)
 }
 
+/// Moves `n` tasks of a job from the `from` counter to the `to` counter ([`move_counters`]).
+async fn shift_counters(
+    conn: &mut SqliteConnection,
+    job_id: &str,
+    from: TaskState,
+    to: TaskState,
+    n: u32,
+    now: i64,
+) -> Result<Job, StoreError> {
+    let mut m = Moves::default();
+    m.shift(from, to, i64::from(n));
+    move_counters(conn, job_id, &m, now).await
+}
+
 impl SqliteStore {
     async fn finish_task(
         &self,
@@ -116,7 +148,6 @@ impl SqliteStore {
         f: Finish<'_>,
     ) -> Result<TaskTransition, StoreError> {
         let now = now_ms();
-        let _writing = TASK_WRITES.lock().await;
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(
             "UPDATE tasks SET state = ?1, result = ?2, error = ?3,
@@ -174,7 +205,6 @@ pub(super) async fn claim_tasks(
         return Ok(Vec::new());
     }
     let now = now_ms();
-    let _writing = TASK_WRITES.lock().await;
     let mut tx = store.write_tx().await?;
     // Under the write lock (BEGIN IMMEDIATE): no other claimer can see these rows as due in
     // between the look and the update. PostgreSQL adds FOR UPDATE SKIP LOCKED to the look.
@@ -235,7 +265,6 @@ pub(super) async fn renew_lease(
     lease: Duration,
 ) -> Result<Task, StoreError> {
     let now = now_ms();
-    let _writing = TASK_WRITES.lock().await;
     let row = sqlx::query(
         "UPDATE tasks SET lease_expires_at = ?, updated_at = ?
          WHERE id = ? AND lease_owner = ? AND state = 'running'
@@ -245,7 +274,7 @@ pub(super) async fn renew_lease(
     .bind(now)
     .bind(task_id)
     .bind(owner)
-    .fetch_optional(store.pool())
+    .fetch_optional(store.writer())
     .await?
     .ok_or_else(|| lease_lost(task_id, owner))?;
     task_from_row(&row)
@@ -257,7 +286,6 @@ pub(super) async fn start_attempt(
     owner: &str,
 ) -> Result<Attempt, StoreError> {
     let now = now_ms();
-    let _writing = TASK_WRITES.lock().await;
     let mut tx = store.write_tx().await?;
     let task = leased_task(&mut tx, task_id, owner).await?;
     // An attempt still open belongs to a worker that died mid-action: close it so the
@@ -303,7 +331,6 @@ pub(super) async fn update_task_progress(
     percent: u8,
     external_job_id: Option<&str>,
 ) -> Result<Task, StoreError> {
-    let _writing = TASK_WRITES.lock().await;
     let row = sqlx::query(
         "UPDATE tasks SET percent = ?, external_job_id = coalesce(?, external_job_id),
                           updated_at = ?
@@ -315,7 +342,7 @@ pub(super) async fn update_task_progress(
     .bind(now_ms())
     .bind(task_id)
     .bind(owner)
-    .fetch_optional(store.pool())
+    .fetch_optional(store.writer())
     .await?
     .ok_or_else(|| lease_lost(task_id, owner))?;
     task_from_row(&row)

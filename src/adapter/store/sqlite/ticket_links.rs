@@ -84,7 +84,7 @@ impl TicketLinkStore for SqliteStore {
         sqlx::query("UPDATE jobs SET ticket_status = ? WHERE id = ?")
             .bind(status)
             .bind(job_id.to_string())
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -124,7 +124,7 @@ impl TicketLinkStore for SqliteStore {
         .bind(number)
         .bind(reason)
         .bind(now_ms())
-        .execute(self.pool())
+        .execute(self.writer())
         .await?
         .rows_affected();
         Ok(inserted == 1)

@@ -22,7 +22,13 @@ struct Tmux {
 
 impl Tmux {
     fn start(shell: &str, home: PathBuf) -> Tmux {
-        let socket = format!("deskbridge-bench-{}", std::process::id());
+        // A socket per pane: a server still shutting down from the last sample cannot take
+        // the next one with it.
+        let socket = format!(
+            "deskbridge-bench-{}-{}",
+            std::process::id(),
+            home.file_name().and_then(|n| n.to_str()).unwrap_or("pane")
+        );
         let t = Tmux { socket, home };
         t.run(&[
             "new-session",

@@ -213,6 +213,43 @@ fn readonly_hides_actions_and_survives_a_resize_to_80_by_24() {
 }
 
 #[test]
+fn ctrl_z_gives_the_terminal_back_and_sigterm_restores_it() {
+    let pane = Pane::start(&[], 100, 30, &[]);
+    pane.wait("the first frame", |s| s.contains("tickets["));
+    let shell = pane.tmux(&["display-message", "-p", "-t", &pane.session, "#{pane_pid}"]);
+    let shell = String::from_utf8_lossy(&shell.stdout).trim().to_owned();
+    let child = Command::new("pgrep")
+        .args(["-P", &shell])
+        .output()
+        .expect("pgrep");
+    let pid = String::from_utf8_lossy(&child.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        !pid.is_empty(),
+        "the console's pid under the pane's shell {shell}"
+    );
+
+    pane.keys(&["C-z"]);
+    pane.wait("the terminal given back on ctrl-z", |s| {
+        !s.contains("tickets[")
+    });
+    let _ = Command::new("kill").args(["-CONT", &pid]).status();
+    pane.wait("the console drawn again after SIGCONT", |s| {
+        s.contains("tickets[")
+    });
+
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let screen = pane.wait_for("deskbridge-exited-0");
+    assert!(
+        !screen.contains("tickets["),
+        "the terminal is restored on SIGTERM:\n{screen}"
+    );
+}
+
+#[test]
 fn info_prints_the_resolved_paths_without_starting_anything() {
     let home = std::env::temp_dir().join(format!("deskbridge-info-{}", rand_suffix()));
     let out = Command::new(env!("CARGO_BIN_EXE_deskbridge"))

@@ -298,7 +298,7 @@ pub(super) static ACTIONS: [ActionInfo; 47] = [
     op(A::Power, "power", &[Key::char('p')], "Power menu: start, shutdown, restart, force", "power",
         ViewSet::of(&[V::Machines, V::Sessions]), Role::Admin),
     op(A::Maintenance, "maintenance", &[Key::char('M')], "Turn maintenance mode on or off", "maintenance",
-        ViewSet::of(&[V::Machines, V::Groups]), Role::Admin),
+        ViewSet::of(&[V::Machines]), Role::Admin),
     op(A::TakeTicket, "take", &[Key::char('t')], "Take the ticket (assign it to me)", "take",
         ViewSet::of(&[V::Tickets]), Role::Helpdesk),
     op(A::WorkNote, "work_note", &[Key::char('n')], "Add a work note to the ticket", "note",

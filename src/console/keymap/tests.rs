@@ -50,7 +50,9 @@ fn issue_keys_resolve_in_the_views_they_belong_to() {
     assert_eq!(at(View::Tickets, "R"), Some(Action::Resolve));
     assert_eq!(at(View::Users, "L"), Some(Action::LogoffUser));
     assert_eq!(at(View::Machines, "p"), Some(Action::Power));
-    assert_eq!(at(View::Groups, "M"), Some(Action::Maintenance));
+    assert_eq!(at(View::Machines, "M"), Some(Action::Maintenance));
+    // Maintenance is set per machine; there is no group-wide action to offer.
+    assert_eq!(at(View::Groups, "M"), None);
     assert_eq!(at(View::Jobs, "x"), Some(Action::CancelJob));
     assert_eq!(at(View::Jobs, "ctrl-t"), Some(Action::RetryFailed));
     assert_eq!(at(View::Audit, "ctrl-c"), Some(Action::QuitNow));

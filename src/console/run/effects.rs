@@ -9,7 +9,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::console::app::msg::{Failure, Loaded, TicketOp};
 use crate::console::app::{Effect, Msg, Row, convert};
 use crate::console::client::{
-    ApiClient, AuditQuery, ClientError, JobQuery, ListQuery, NoteVisibility, TicketQuery,
+    ApiClient, AuditQuery, ClientError, JobQuery, ListQuery, NoteVisibility, Page, TicketQuery,
 };
 use crate::console::keymap::View;
 
@@ -221,46 +221,29 @@ pub async fn load(
             note: None,
         }),
         View::Groups => {
-            let base = ListQuery {
-                site: scope.map(str::to_owned),
-                limit: Some(PAGE),
-                ..ListQuery::default()
-            };
+            let base = list_query(scope);
             paged(|cursor| {
                 let query = ListQuery {
                     cursor,
                     ..base.clone()
                 };
                 async move {
-                    let page = client.delivery_groups(&query).await?;
-                    Ok((
-                        page.items.iter().map(convert::group).collect(),
-                        page.next_cursor,
-                        page.total,
+                    Ok(rows_of(
+                        client.delivery_groups(&query).await?,
+                        convert::group,
                     ))
                 }
             })
             .await
         }
         View::Users => {
-            let base = ListQuery {
-                site: scope.map(str::to_owned),
-                limit: Some(PAGE),
-                ..ListQuery::default()
-            };
+            let base = list_query(scope);
             paged(|cursor| {
                 let query = ListQuery {
                     cursor,
                     ..base.clone()
                 };
-                async move {
-                    let page = client.users(&query).await?;
-                    Ok((
-                        page.items.iter().map(convert::user).collect(),
-                        page.next_cursor,
-                        page.total,
-                    ))
-                }
+                async move { Ok(rows_of(client.users(&query).await?, convert::user)) }
             })
             .await
         }
@@ -318,6 +301,24 @@ pub async fn load(
             })
         }
     }
+}
+
+/// The inventory list query of a view: its site, if scoped, and full pages.
+fn list_query(site: Option<&str>) -> ListQuery {
+    ListQuery {
+        site: site.map(str::to_owned),
+        limit: Some(PAGE),
+        ..ListQuery::default()
+    }
+}
+
+/// One page as [`paged`] takes it: its rows, the next cursor and the total.
+fn rows_of<T>(page: Page<T>, convert: impl Fn(&T) -> Row) -> (Vec<Row>, Option<String>, usize) {
+    (
+        page.items.iter().map(convert).collect(),
+        page.next_cursor,
+        page.total,
+    )
 }
 
 /// Reads pages until the last (or [`MAX_ROWS`]).

@@ -202,10 +202,12 @@ impl App {
         }
     }
 
-    /// The effects that start the console: who am I, and the first view's rows.
+    /// The effects that start the console: who am I, the first view's rows and the sites.
     pub fn start(&mut self) -> Vec<Effect> {
         let mut effects = vec![Effect::Whoami];
         effects.extend(self.load(self.view));
+        // The site names complete `:sessions Lon…` and the sites view opens at once.
+        effects.extend(self.load(View::Sites));
         effects
     }
 

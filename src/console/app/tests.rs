@@ -412,3 +412,52 @@ fn a_work_note_needs_text_then_a_confirmation() {
         }]
     );
 }
+
+#[test]
+fn a_command_completes_a_loaded_site_and_scopes_the_view_to_it() {
+    let mut app = app(Role::Viewer, false);
+    let generation = app.tables[&View::Sites].generation;
+    let site = |name: &str| {
+        Row::new(
+            RowRef::Site { name: name.into() },
+            vec![name.into()],
+            Tone::Plain,
+        )
+    };
+    let rows = vec![site("London"), site("Cloud")];
+    app.update(
+        Msg::Loaded {
+            view: View::Sites,
+            generation,
+            result: Ok(Loaded { rows, note: None }),
+        },
+        now(),
+    );
+    ch(&mut app, ':');
+    for c in "sessions lon".chars() {
+        ch(&mut app, c);
+    }
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.command_line.value(), "sessions London");
+    let effects = key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view, View::Sessions);
+    assert_eq!(app.table().scope.as_deref(), Some("London"));
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Load { view: View::Sessions, scope: Some(s), .. } if s == "London")),
+        "{effects:?}"
+    );
+    // A site that is not there is refused on the line, which stays open.
+    ch(&mut app, ':');
+    for c in "sessions Atlantis".chars() {
+        ch(&mut app, c);
+    }
+    key(&mut app, KeyCode::Enter);
+    assert!(matches!(app.mode, Mode::Command));
+    assert!(
+        app.command_line
+            .error()
+            .is_some_and(|e| e.contains("Atlantis")),
+        "{:?}",
+        app.command_line.error()
+    );
+}

@@ -168,6 +168,10 @@ fn the_embedded_default_resets_marked_sessions_and_shows_the_job_end() {
     let screen = pane.wait("the filter error", |s| s.contains("nosuchfield"));
     assert!(screen.to_lowercase().contains("unknown"), "{screen}");
     pane.keys(&["Escape"]);
+    // Wait for esc to land: an ESC followed at once by `q` reads as alt-q.
+    pane.wait("esc to close the line and drop the filter", |s| {
+        !s.contains("nosuchfield")
+    });
 
     pane.keys(&["q"]);
     let screen = pane.wait_for("deskbridge-exited-0");
@@ -197,6 +201,7 @@ fn readonly_hides_actions_and_survives_a_resize_to_80_by_24() {
         "no actions under --readonly:\n{help}"
     );
     pane.keys(&["Escape"]);
+    pane.wait("the help closed", |s| !s.contains("help: sessions"));
     pane.tmux(&["resize-window", "-t", &pane.session, "-x", "80", "-y", "24"]);
     let screen = pane.wait("a redraw at 80 columns", |s| {
         s.lines().all(|l| l.chars().count() <= 80) && s.contains("sessions[")
@@ -247,6 +252,26 @@ fn ctrl_z_gives_the_terminal_back_and_sigterm_restores_it() {
         !screen.contains("tickets["),
         "the terminal is restored on SIGTERM:\n{screen}"
     );
+}
+
+#[test]
+fn a_key_taken_from_another_action_is_reported_on_the_first_screen() {
+    // Its own config folder, given after the pane's defaults (a later env assignment wins).
+    let config = std::env::temp_dir().join(format!("deskbridge-keys-{}", rand_suffix()));
+    std::fs::create_dir_all(config.join("deskbridge")).expect("config folder");
+    std::fs::write(
+        config.join("deskbridge/config.toml"),
+        "[keys]\nrefresh = [\"w\"]\n",
+    )
+    .expect("config file");
+    let xdg = config.display().to_string();
+    let pane = Pane::start(&[], 140, 30, &[("XDG_CONFIG_HOME", xdg.as_str())]);
+    pane.wait("the key conflict flashed", |s| {
+        s.contains("config:") && s.contains("keys.refresh")
+    });
+    pane.keys(&["C-c"]);
+    pane.wait_for("deskbridge-exited-0");
+    let _ = std::fs::remove_dir_all(&config);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use chrono::Utc;
 use clap::Args;
 
-use crate::console::app::{App, Setup};
+use crate::console::app::{App, Level, Setup};
 use crate::console::client::ApiClient;
 use crate::console::config::{ConsoleConfig, Flags, render_info};
 use crate::console::run::{Console, run};
@@ -78,7 +78,10 @@ pub async fn console(args: ConsoleArgs) -> anyhow::Result<()> {
     let theme = Theme::load(&config.theme.value, config_dir.as_deref())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let _log = init_file_logging(config.log_file.as_ref().map(|l| l.value.as_path()))?;
-    for warning in &config.warnings {
+    // Problems that do not stop the console (a key taken from another action, a secret
+    // file others can read) are logged and flashed on the first screen.
+    let warnings: Vec<String> = config.warnings.iter().map(ToString::to_string).collect();
+    for warning in &warnings {
         tracing::warn!("{warning}");
     }
     let keymap = config.keymap.clone();
@@ -105,7 +108,7 @@ pub async fn console(args: ConsoleArgs) -> anyhow::Result<()> {
                 url.value.as_str(),
                 config_dir.as_deref(),
             );
-            run_console(setup, client, theme, config_dir).await
+            run_console(setup, client, theme, config_dir, &warnings).await
         }
         None => {
             let data_dir = config
@@ -127,7 +130,7 @@ pub async fn console(args: ConsoleArgs) -> anyhow::Result<()> {
                 let client =
                     ApiClient::new(&url, adapter.admin_id.to_string(), adapter.secret.clone())?;
                 let setup = setup(keymap, readonly, true, &url, config_dir.as_deref());
-                let result = run_console(setup, client, theme, config_dir).await;
+                let result = run_console(setup, client, theme, config_dir, &warnings).await;
                 adapter
                     .server
                     .shutdown()
@@ -163,8 +166,16 @@ async fn run_console(
     client: ApiClient,
     theme: Theme,
     config_dir: Option<PathBuf>,
+    warnings: &[String],
 ) -> anyhow::Result<()> {
-    let app = App::new(setup, Utc::now());
+    let mut app = App::new(setup, Utc::now());
+    if let Some(first) = warnings.first() {
+        let more = match warnings.len() {
+            1 => String::new(),
+            n => format!(" (and {} more in the log)", n - 1),
+        };
+        app.say(Level::Warn, format!("config: {first}{more}"));
+    }
     run(Console {
         app,
         client,

@@ -32,7 +32,8 @@ pub struct Table {
     pub order: Vec<u32>,
     /// Position in `order`.
     pub cursor: usize,
-    /// First shown position; kept by [`Table::scroll_into_view`].
+    /// First shown position, as the last frame drew it (the table widget keeps the cursor in
+    /// view and hands it back).
     pub offset: usize,
     pub marks: HashSet<RowRef>,
     /// Where the last mark was set: the range mark runs from here to the cursor.
@@ -158,18 +159,6 @@ impl Table {
 
     pub fn move_to(&mut self, position: usize) {
         self.cursor = position.min(self.order.len().saturating_sub(1));
-    }
-
-    /// Keeps the cursor inside a window of `height` rows, scrolling as little as possible.
-    pub fn scroll_into_view(&mut self, height: usize) {
-        let height = height.max(1);
-        if self.cursor < self.offset {
-            self.offset = self.cursor;
-        } else if self.cursor >= self.offset + height {
-            self.offset = self.cursor + 1 - height;
-        }
-        let max_offset = self.order.len().saturating_sub(height);
-        self.offset = self.offset.min(max_offset);
     }
 
     /// Marks or unmarks the cursor row and moves down, as in k9s and htop.

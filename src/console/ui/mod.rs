@@ -115,10 +115,7 @@ fn header(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
 }
 
 fn table(app: &mut App, area: Rect, buf: &mut Buffer, theme: &Theme) {
-    let height = crate::console::widgets::table::body_height(area);
     let view = app.view;
-    let t = app.table_mut();
-    t.scroll_into_view(height);
     let t = app.table();
     let rows = rows::ViewRows::new(t, theme);
     let columns = rows.columns();

@@ -3,6 +3,7 @@
 //! underlined; and the delivery-group bar drawn into its column.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::ops::Range;
 
 use ratatui::buffer::Buffer;
@@ -19,12 +20,17 @@ use crate::console::theme::Theme;
 use crate::console::widgets::group_bar::GroupMachines;
 use crate::console::widgets::table::{self as widget, Column, RowSource};
 
+/// Byte ranges to underline, per cell of a row.
+type RowRanges = Vec<Vec<Range<usize>>>;
+
 /// The table of one view, seen through its shown columns.
 pub struct ViewRows<'a> {
     pub table: &'a Table,
     /// Indices of the table's columns that are shown, in order.
     pub shown: Vec<usize>,
     pub theme: &'a Theme,
+    /// The filter's underlines of the row being drawn.
+    highlights: RefCell<Option<(usize, RowRanges)>>,
 }
 
 impl<'a> ViewRows<'a> {
@@ -36,6 +42,7 @@ impl<'a> ViewRows<'a> {
             table,
             shown,
             theme,
+            highlights: RefCell::new(None),
         }
     }
 
@@ -119,7 +126,15 @@ impl RowSource for ViewRows<'_> {
         ) else {
             return;
         };
-        out.extend(filter.highlights(c, r.cell(c)));
+        // The whole row decides (a fuzzy term is underlined only where it did not match as
+        // text in another cell), so it is worked out once per row, for its first cell drawn.
+        let mut cache = self.highlights.borrow_mut();
+        if cache.as_ref().is_none_or(|(at, _)| *at != row) {
+            *cache = Some((row, filter.row_highlights(r)));
+        }
+        if let Some((_, ranges)) = cache.as_ref() {
+            out.extend(ranges.get(c).into_iter().flatten().cloned());
+        }
     }
 }
 

@@ -51,20 +51,6 @@ fn the_cursor_stops_at_both_ends() {
 }
 
 #[test]
-fn scrolling_keeps_the_cursor_in_view_and_moves_as_little_as_it_can() {
-    let mut t = table(100);
-    t.move_to(30);
-    t.scroll_into_view(10);
-    assert_eq!(t.offset, 21);
-    t.move_by(-5);
-    t.scroll_into_view(10);
-    assert_eq!(t.offset, 21, "the cursor is still visible: no scroll");
-    t.move_to(0);
-    t.scroll_into_view(10);
-    assert_eq!(t.offset, 0);
-}
-
-#[test]
 fn marks_toggle_move_down_and_range_from_the_last_mark() {
     let mut t = table(10);
     t.toggle_mark();

@@ -13,8 +13,14 @@
 //!   holds the lab's 100,000 sessions (adapter and lab in one process), and of
 //!   `deskbridge serve --config` alone against a `deskbridge lab --scale large` process.
 //!
-//! Each bulk row also gives the CPU time this process used during the run (adapter and labs
-//! share it), and stderr gets the run's uptime window for cutting a `perf record` to it.
+//! The bulk runs' two large labs are `deskbridge lab --json` processes of their own (the sites
+//! are remote in production; the floor is about the adapter), started with the same scale,
+//! seeds and clock speed as before and killed when the bench ends. They replaced labs started
+//! inside this process: keeping both would have doubled the setup code for no reading anyone
+//! needs, and a lab sharing the adapter's process and runtime skews its CPU and latency.
+//! Each bulk row gives the CPU time of this process (the adapter, the API and the bench's
+//! polling) and of the lab processes during the run; stderr gets the run's uptime window for
+//! cutting a `perf record` to it.
 //!
 //! `cargo bench --bench adapter_bulk` runs both; `-- bulk` or `-- rss` one of them.
 //! `BULK_CLOCK_SPEED` (default 20, as the job tests use) sets how fast the labs' simulated
@@ -26,7 +32,9 @@
 mod rss;
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,11 +44,12 @@ use deskbridge::adapter::engine::{Engine, EngineOptions};
 use deskbridge::adapter::store::{NewJob, NewTask, SqliteStore, Store};
 use deskbridge::config::{AdapterConfig, ApiClientConfig, Role, SiteConfig, StoreConfig};
 use deskbridge::cvad::{CvadClient, CvadConfig};
-use deskbridge::lab::{Lab, LabOptions, Scale};
+use deskbridge::lab::LabInfo;
 use deskbridge::secret::Secret;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+const BIN: &str = env!("CARGO_BIN_EXE_deskbridge");
 const TARGETS: usize = 10_000;
 const SITES: usize = 4;
 const CONCURRENCY: u32 = 32;
@@ -85,26 +94,60 @@ fn clock_speed() -> f64 {
         .unwrap_or(20.0)
 }
 
+/// One `deskbridge lab --json` process, killed on every way out so a failed assertion leaves
+/// no process behind.
+struct LabProcess {
+    child: Child,
+    info: LabInfo,
+}
+
+impl LabProcess {
+    fn info(&self) -> &LabInfo {
+        &self.info
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for LabProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Two large labs give four sites; the second lab's sites get a suffix so names stay unique.
-async fn labs() -> Vec<Lab> {
+/// Each lab is its own `deskbridge lab` process, as the sites are remote in production: the
+/// labs' CPU is not the adapter's.
+fn labs() -> Vec<LabProcess> {
     let mut labs = Vec::new();
-    for seed in [1, 2] {
-        let lab = Lab::start(LabOptions {
-            seed,
-            scale: Scale::Large,
-            clock_speed: clock_speed(),
-            ..LabOptions::default()
-        })
-        .await
-        .expect("a large lab starts");
-        labs.push(lab);
+    for seed in ["1", "2"] {
+        let speed = clock_speed().to_string();
+        let mut child = Command::new(BIN)
+            .args(["lab", "--json", "--scale", "large", "--seed", seed])
+            .args(["--clock-speed", &speed])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start deskbridge lab");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("the lab's ready line");
+        // Keep reading so the lab never meets a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        let info = serde_json::from_str(&line).expect("the lab's JSON description");
+        labs.push(LabProcess { child, info });
     }
     labs
 }
 
 /// Two sets of `per_site` sessions of each site that are not already logging off, as job
 /// targets (one set per run), and the adapter's site configs (renamed `…-2` for the second lab).
-async fn targets(labs: &[Lab], per_site: usize) -> ([Vec<NewTask>; 2], Vec<SiteConfig>) {
+async fn targets(labs: &[LabProcess], per_site: usize) -> ([Vec<NewTask>; 2], Vec<SiteConfig>) {
     let mut targets = [Vec::new(), Vec::new()];
     let mut sites = Vec::new();
     for (n, lab) in labs.iter().enumerate() {
@@ -139,7 +182,7 @@ async fn targets(labs: &[Lab], per_site: usize) -> ([Vec<NewTask>; 2], Vec<SiteC
     (targets, sites)
 }
 
-async fn set_latency(http: &reqwest::Client, labs: &[Lab], ms: u64) {
+async fn set_latency(http: &reqwest::Client, labs: &[LabProcess], ms: u64) {
     for lab in labs {
         for site in &lab.info().sites {
             let response = http
@@ -154,7 +197,7 @@ async fn set_latency(http: &reqwest::Client, labs: &[Lab], ms: u64) {
 }
 
 async fn bulk() {
-    let labs = labs().await;
+    let labs = labs();
     let http = reqwest::Client::new();
     let (targets, sites) = targets(&labs, TARGETS / SITES).await;
     assert_eq!(sites.len(), SITES);
@@ -209,7 +252,7 @@ async fn bulk() {
     );
 
     // The engine alone: the job stored and the workers woken, as the API does.
-    let cpu = Cpu::now();
+    let cpu = Cpu::now(&labs);
     let started = Instant::now();
     let created = store
         .create_job(NewJob {
@@ -225,7 +268,7 @@ async fn bulk() {
     engine.handle().wake();
     let stored_in = started.elapsed();
     let job = finished(&http, &url, &token, Some(created.detail.job.id.to_string())).await;
-    let cpu = cpu.since();
+    let cpu = cpu.since(&labs);
     report(
         &labs,
         &http,
@@ -245,7 +288,7 @@ async fn bulk() {
         .iter()
         .map(|t| json!({ "site": t.site, "id": t.target_id }))
         .collect();
-    let cpu = Cpu::now();
+    let cpu = Cpu::now(&labs);
     let started = Instant::now();
     let post = tokio::spawn({
         let (http, url, token) = (http.clone(), url.clone(), token.clone());
@@ -265,7 +308,7 @@ async fn bulk() {
     let job = finished(&http, &url, &token, None).await;
     let wall = started.elapsed();
     let answered = post.await.expect("POST task");
-    let cpu = cpu.since();
+    let cpu = cpu.since(&labs);
     report(
         &labs,
         &http,
@@ -280,53 +323,61 @@ async fn bulk() {
     engine.shutdown().await;
     let _ = server.shutdown().await;
     sqlite.close().await;
-    for lab in labs {
-        lab.shutdown().await;
-    }
+    drop(labs);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The process's CPU time (user + system) and the system's uptime, read from `/proc`: the
-/// CPU a run used (adapter and labs, which share this process) and, on stderr, when it ran
-/// (uptime seconds, to pick the run out of a `perf record` of the whole bench).
+/// CPU time (user + system) of this process (the adapter) and of the lab processes, and the
+/// system's uptime, read from `/proc`: the CPU a run used and, on stderr, when it ran (uptime
+/// seconds, to pick the run out of a `perf record` of the whole bench).
 struct Cpu {
-    ticks: u64,
+    adapter: u64,
+    labs: u64,
     uptime: f64,
 }
 
+/// utime + stime of a process, in clock ticks (100 a second on Linux).
+fn ticks(stat: &str) -> u64 {
+    let stat = std::fs::read_to_string(stat).unwrap_or_default();
+    // Fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    tick(11) + tick(12)
+}
+
 impl Cpu {
-    fn now() -> Cpu {
-        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-        // Fields after the command's closing parenthesis; utime and stime are the 12th and
-        // 13th of them, in clock ticks (100 a second on Linux).
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map_or("", |(_, rest)| rest)
-            .split_whitespace()
-            .collect();
-        let tick = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|f| f.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
+    fn now(labs: &[LabProcess]) -> Cpu {
         let uptime = std::fs::read_to_string("/proc/uptime")
             .ok()
             .and_then(|u| u.split_whitespace().next()?.parse().ok())
             .unwrap_or(0.0);
         Cpu {
-            ticks: tick(11) + tick(12),
+            adapter: ticks("/proc/self/stat"),
+            labs: labs
+                .iter()
+                .map(|lab| ticks(&format!("/proc/{}/stat", lab.pid())))
+                .sum(),
             uptime,
         }
     }
 
     /// The CPU used since `self`, as text for the table.
-    fn since(&self) -> String {
-        let now = Cpu::now();
+    fn since(&self, labs: &[LabProcess]) -> String {
+        let now = Cpu::now(labs);
         eprintln!("run: uptime {:.2} to {:.2}", self.uptime, now.uptime);
         format!(
-            "CPU {:.2} s in this process",
-            now.ticks.saturating_sub(self.ticks) as f64 / 100.0
+            "CPU {:.2} s in the adapter's process, {:.2} s in the labs'",
+            now.adapter.saturating_sub(self.adapter) as f64 / 100.0,
+            now.labs.saturating_sub(self.labs) as f64 / 100.0
         )
     }
 }
@@ -368,7 +419,7 @@ async fn finished(http: &reqwest::Client, url: &str, token: &str, id: Option<Str
 
 /// One table row, with the lab's action counts (which grow across runs).
 async fn report(
-    labs: &[Lab],
+    labs: &[LabProcess],
     http: &reqwest::Client,
     how: &str,
     wall: Duration,

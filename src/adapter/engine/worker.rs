@@ -258,27 +258,14 @@ pub async fn site_worker(shared: Arc<Shared>, site: Arc<SiteCtx>, mut stop: watc
         }
         if enabled {
             disabled_logged = false;
+            // Tasks claimed ahead start before the next claim: a claim waits for the store's
+            // one writer (behind a group commit of outcomes), and free slots should not.
+            start_ready(&shared, &site, &permits, &freed, &mut ready, &mut running);
             if claim {
+                let free = permits.available_permits();
                 let limit = (free + concurrency).saturating_sub(ready.len());
                 claim_into(&shared, &site, limit, &mut ready, &mut drained).await;
-            }
-            while !ready.is_empty() {
-                let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
-                    break;
-                };
-                let Some(next) = ready.pop_front() else {
-                    break;
-                };
-                let slot = TaskSlot {
-                    permit: std::sync::Mutex::new(Some(permit)),
-                    freed: Arc::clone(&freed),
-                };
-                running.spawn(run_claimed(
-                    Arc::clone(&shared),
-                    Arc::clone(&site),
-                    next,
-                    slot,
-                ));
+                start_ready(&shared, &site, &permits, &freed, &mut ready, &mut running);
             }
         } else {
             give_back(&shared, &mut ready).await;
@@ -310,6 +297,35 @@ pub async fn site_worker(shared: Arc<Shared>, site: Arc<SiteCtx>, mut stop: watc
             left = running.len(),
             "tasks still running at shutdown are left to their leases; the next start resumes them"
         );
+    }
+}
+
+/// Starts claimed tasks while the site has free task slots.
+fn start_ready(
+    shared: &Arc<Shared>,
+    site: &Arc<SiteCtx>,
+    permits: &Arc<Semaphore>,
+    freed: &Arc<Notify>,
+    ready: &mut VecDeque<Claimed>,
+    running: &mut JoinSet<()>,
+) {
+    while !ready.is_empty() {
+        let Ok(permit) = Arc::clone(permits).try_acquire_owned() else {
+            break;
+        };
+        let Some(next) = ready.pop_front() else {
+            break;
+        };
+        let slot = TaskSlot {
+            permit: std::sync::Mutex::new(Some(permit)),
+            freed: Arc::clone(freed),
+        };
+        running.spawn(run_claimed(
+            Arc::clone(shared),
+            Arc::clone(site),
+            next,
+            slot,
+        ));
     }
 }
 

@@ -85,6 +85,7 @@ fn config(dir: &std::path::Path, client: Uuid) -> AdapterConfig {
             concurrency: DEFAULT_CONCURRENCY,
             rate_limit: None,
             request_timeout: DEFAULT_SITE_TIMEOUT,
+            zones: Vec::new(),
         }],
         servicenow: Vec::new(),
         clients: vec![ApiClientConfig {

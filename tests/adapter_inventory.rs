@@ -242,6 +242,32 @@ async fn lists_match_the_lab() {
                 .is_some_and(|c| c.iter().all(|c| c["health"] == "up")),
             "every connector probed and up: {ours}"
         );
+        // Each zone lists the connectors the site config assigns to it (the lab's two per
+        // zone), with their health.
+        for lab_zone in &site.zones {
+            let zone = ours["zones"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|z| z["name"] == lab_zone.name.as_str())
+                .unwrap_or_else(|| panic!("zone {} listed: {ours}", lab_zone.name));
+            let urls: Vec<&str> = zone["connectors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c["url"].as_str())
+                .collect();
+            let expected: Vec<&str> = lab_zone
+                .endpoints
+                .iter()
+                .map(|&i| site.endpoints[i].as_str())
+                .collect();
+            assert_eq!(
+                urls, expected,
+                "zone {} of {}: {zone}",
+                lab_zone.name, site.name
+            );
+        }
 
         // The paged lists agree with the counts.
         let name = &site.name;

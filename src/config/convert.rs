@@ -19,6 +19,14 @@ impl SiteConfig {
             self.auth.clone(),
         );
         config.request_timeout = self.request_timeout;
+        config.zones = self
+            .zones
+            .iter()
+            .map(|z| crate::cvad::ZoneEndpoints {
+                zone: z.name.clone(),
+                endpoints: z.endpoints.clone(),
+            })
+            .collect();
         // A connect that outlasts the whole request could never succeed in time.
         config.connect_timeout = config.connect_timeout.min(self.request_timeout);
         config
@@ -91,6 +99,14 @@ impl SiteConfig {
             concurrency: super::DEFAULT_CONCURRENCY,
             rate_limit: None,
             request_timeout: super::DEFAULT_SITE_TIMEOUT,
+            zones: site
+                .zones
+                .iter()
+                .map(|z| super::SiteZone {
+                    name: z.name.clone(),
+                    endpoints: z.endpoints.clone(),
+                })
+                .collect(),
         }
     }
 }

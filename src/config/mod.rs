@@ -41,6 +41,7 @@ mod servicenow;
 mod sites;
 mod types;
 mod values;
+mod zones;
 
 #[cfg(test)]
 mod tests;
@@ -55,7 +56,7 @@ pub use types::{
     AdapterConfig, ApiClientConfig, DEFAULT_CLOSE_CODE, DEFAULT_CONCURRENCY, DEFAULT_LISTEN,
     DEFAULT_POLL_INTERVAL, DEFAULT_SERVICENOW_TIMEOUT, DEFAULT_SITE_TIMEOUT, DEFAULT_TOKEN_TTL,
     EngineConfig, MAX_CONCURRENCY, MIN_CLIENT_SECRET_LEN, MIN_LEASE, QueueConfig, Role,
-    ServiceNowInstanceConfig, SiteConfig, StoreConfig,
+    ServiceNowInstanceConfig, SiteConfig, SiteZone, StoreConfig,
 };
 
 pub(crate) use diagnostic::Collector;

@@ -49,6 +49,15 @@ pub(super) struct RawSite {
     pub concurrency: Option<Spanned<i64>>,
     pub rate_limit: Option<Spanned<f64>>,
     pub request_timeout: Option<Spanned<String>>,
+    pub zones: Option<Vec<Spanned<RawZone>>>,
+}
+
+/// `[[sites.zones]]`: which of the site's endpoints serve a zone.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawZone {
+    pub name: Option<Spanned<String>>,
+    pub endpoints: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// On-prem sites use `username` + `password`; cloud sites `client_id` + `client_secret`.

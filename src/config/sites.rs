@@ -88,6 +88,8 @@ pub(super) fn check_site(
         DEFAULT_SITE_TIMEOUT,
     );
 
+    let zones = super::zones::check_zones(raw.zones.as_ref(), endpoints.as_deref(), prefix, ctx);
+
     Some(SiteConfig {
         name: name?,
         kind: kind?,
@@ -99,6 +101,7 @@ pub(super) fn check_site(
         concurrency: concurrency?,
         rate_limit: rate_limit?,
         request_timeout,
+        zones: zones?,
     })
 }
 

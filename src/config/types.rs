@@ -98,6 +98,16 @@ pub struct SiteConfig {
     /// Most CVAD calls started per second; `None`: limited by `concurrency` only.
     pub rate_limit: Option<f64>,
     pub request_timeout: Duration,
+    /// Which endpoints serve which zone (`[[sites.zones]]`), so that connector health is shown
+    /// per zone; the CVAD API does not say. Empty: a one-zone site shows all of them there.
+    pub zones: Vec<SiteZone>,
+}
+
+/// The endpoints of one zone of a site, by index into [`SiteConfig::endpoints`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteZone {
+    pub name: String,
+    pub endpoints: Vec<usize>,
 }
 
 /// One ServiceNow instance and the queues the adapter works from it.

@@ -190,15 +190,25 @@ async fn fetch(client: &CvadClient) -> Result<SiteData, CvadError> {
     Ok(SiteData::new(Utc::now(), zones, groups, machines, sessions))
 }
 
-/// A site whose config does not say which connectors serve which zone but has one zone: all
-/// of its connectors serve that zone, so show them there.
+/// Each zone's connectors and their health: the endpoints the site config assigns to the
+/// zone (`[[sites.zones]]`), or, for a site with one zone and no assignment, all of them. The
+/// CVAD API itself does not say which connector serves which zone.
 fn fill_connectors(zones: &mut [Zone], client: &CvadClient) {
-    if let [zone] = zones
-        && zone.connectors.is_empty()
-    {
-        zone.connectors = client
-            .endpoint_health()
+    let health = client.endpoint_health();
+    let assigned = &client.config().zones;
+    let only_zone = zones.len() == 1;
+    for zone in zones.iter_mut().filter(|z| z.connectors.is_empty()) {
+        let endpoints: Vec<usize> = match assigned
+            .iter()
+            .find(|a| a.zone.eq_ignore_ascii_case(&zone.name))
+        {
+            Some(a) => a.endpoints.clone(),
+            None if only_zone => (0..health.len()).collect(),
+            None => continue,
+        };
+        zone.connectors = endpoints
             .into_iter()
+            .filter_map(|i| health.get(i).cloned())
             .map(|(url, health)| Connector {
                 name: host_of(&url),
                 url,

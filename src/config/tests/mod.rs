@@ -320,3 +320,35 @@ fn the_engine_lease_is_left_to_the_engine_unless_set() {
     let loaded = load(&text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(loaded.engine, EngineConfig::default());
 }
+
+#[test]
+fn zones_name_the_site_endpoints_that_serve_them() {
+    let zones = "credentials = { username = 'CORP\\svc', password = { env = \"LONDON_PW\" } }\n\n\
+                 [[sites.zones]]\nname = \"Manchester\"\nendpoints = [\"https://ddc2.example.com/\"]\n";
+    let text = BASE.replacen(
+        "credentials = { username = 'CORP\\svc', password = { env = \"LONDON_PW\" } }\n",
+        zones,
+        1,
+    );
+    let c = load(&text).unwrap_or_else(|e| panic!("{e}")).config;
+    let cvad = c.sites[0].to_cvad_config();
+    assert_eq!(cvad.zones.len(), 1);
+    assert_eq!(cvad.zones[0].zone, "Manchester");
+    assert_eq!(
+        cvad.zones[0].endpoints,
+        [1],
+        "the trailing / is not a different endpoint"
+    );
+
+    let wrong = text.replace(
+        "[\"https://ddc2.example.com/\"]",
+        "[\"https://ddc9.example.com\"]",
+    );
+    let shown = errors(&wrong);
+    assert_error(
+        &shown,
+        &at(&wrong, "\"https://ddc9.example.com\""),
+        "sites[0].zones[0].endpoints[0]",
+        "\"https://ddc9.example.com\" is not one of this site's endpoints",
+    );
+}

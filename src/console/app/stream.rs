@@ -14,12 +14,20 @@ impl App {
             StreamEvent::Connected { reconnected, .. } => {
                 let was_away = matches!(self.link, Link::Away { .. });
                 self.link = Link::Live;
+                // Without an answer to "who am I" (the adapter was away at start) the console
+                // offers only what a viewer may do; ask again now that it answers.
+                let mut effects: Vec<Effect> = self
+                    .me
+                    .is_none()
+                    .then_some(Effect::Whoami)
+                    .into_iter()
+                    .collect();
                 if reconnected || was_away {
                     self.say(Level::Success, "adapter back: live again");
                     // Answers that failed while away are worth asking again.
-                    return self.reload_loaded(|_| true);
+                    effects.extend(self.reload_loaded(|_| true));
                 }
-                Vec::new()
+                effects
             }
             StreamEvent::Reconnecting {
                 retry_at, reason, ..

@@ -461,3 +461,36 @@ fn a_command_completes_a_loaded_site_and_scopes_the_view_to_it() {
         app.command_line.error()
     );
 }
+
+#[test]
+fn who_am_i_is_asked_again_when_the_adapter_comes_back() {
+    let mut app = App::new(
+        Setup {
+            keymap: Keymap::defaults(),
+            readonly: false,
+            lab: false,
+            adapter_url: String::new(),
+            theme_names: vec![],
+        },
+        now(),
+    );
+    app.start();
+    let away = Failure {
+        message: "connection refused".into(),
+        adapter_away: true,
+    };
+    app.update(Msg::Whoami(Err(away)), now());
+    assert_eq!(
+        app.role(),
+        Role::Viewer,
+        "nothing offered that might be refused"
+    );
+    let effects = app.update(
+        Msg::Stream(StreamEvent::Connected {
+            resume_after: 0,
+            reconnected: true,
+        }),
+        now(),
+    );
+    assert!(effects.contains(&Effect::Whoami), "{effects:?}");
+}

@@ -136,6 +136,8 @@ pub struct App {
     pub jobs: Jobs,
     pub jobs_pane: bool,
     pub details: bool,
+    /// Lines of the detail pane scrolled past; back to the top when the cursor moves.
+    pub detail_scroll: usize,
     /// The ticket under the cursor, read live for the detail pane.
     pub ticket: Option<(TicketLink, Result<Box<TicketDetail>, String>)>,
     /// The job opened with `Enter`, with its per-target results.
@@ -185,6 +187,7 @@ impl App {
             jobs: Jobs::default(),
             jobs_pane: true,
             details: false,
+            detail_scroll: 0,
             ticket: None,
             job: None,
             flash: None,

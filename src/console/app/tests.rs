@@ -494,3 +494,21 @@ fn who_am_i_is_asked_again_when_the_adapter_comes_back() {
     );
     assert!(effects.contains(&Effect::Whoami), "{effects:?}");
 }
+
+#[test]
+fn the_detail_pane_scrolls_and_starts_at_the_top_for_the_next_row() {
+    let mut app = app(Role::Viewer, false);
+    sessions(&mut app, 5);
+    ch(&mut app, 'i');
+    assert!(app.details);
+    ch(&mut app, 'J');
+    ch(&mut app, 'J');
+    assert_eq!(app.detail_scroll, 6);
+    ch(&mut app, 'K');
+    assert_eq!(app.detail_scroll, 3);
+    ch(&mut app, 'j');
+    assert_eq!(
+        app.detail_scroll, 0,
+        "another row's details start at the top"
+    );
+}

@@ -14,6 +14,8 @@ use crate::console::widgets::menu::MenuOutcome;
 /// Rows of the screen that are not table rows: header, breadcrumbs, the table's border and
 /// column header, the flash line and the hint bar.
 pub const CHROME_ROWS: u16 = 7;
+/// Lines the detail pane moves per `J`/`K`.
+const DETAIL_STEP: usize = 3;
 /// The jobs pane's height when shown and a job is listed.
 pub const JOBS_PANE_ROWS: u16 = 6;
 
@@ -265,6 +267,7 @@ impl App {
         let page = self.page_rows() as isize;
         let moved = |app: &mut App, f: &dyn Fn(&mut super::Table)| {
             f(app.table_mut());
+            app.detail_scroll = 0;
             app.follow_cursor()
         };
         match action {
@@ -339,6 +342,14 @@ impl App {
             }
             Action::ApiLog => {
                 self.mode = Mode::CallLog { scroll: 0 };
+                Vec::new()
+            }
+            Action::DetailDown => {
+                self.detail_scroll = self.detail_scroll.saturating_add(DETAIL_STEP);
+                Vec::new()
+            }
+            Action::DetailUp => {
+                self.detail_scroll = self.detail_scroll.saturating_sub(DETAIL_STEP);
                 Vec::new()
             }
             Action::Details => {

@@ -156,6 +156,8 @@ pub enum Action {
     JobsPane,
     ApiLog,
     Details,
+    DetailDown,
+    DetailUp,
     Quit,
     QuitNow,
     Suspend,
@@ -244,7 +246,7 @@ use View as V;
 /// In [`Action`] order, so that an action's facts are one index away. One action per line,
 /// so the keymap reads as a table.
 #[rustfmt::skip]
-pub(super) static ACTIONS: [ActionInfo; 47] = [
+pub(super) static ACTIONS: [ActionInfo; 49] = [
     nav(A::Up, "up", &[Key::char('k'), Key::new(C::Up)], "Move the cursor up", G::Navigation, None),
     nav(A::Down, "down", &[Key::char('j'), Key::new(C::Down)], "Move the cursor down", G::Navigation, None),
     nav(A::Top, "top", &[Key::char('g'), Key::new(C::Home)], "Go to the first row", G::Navigation, None),
@@ -284,6 +286,10 @@ pub(super) static ACTIONS: [ActionInfo; 47] = [
     nav(A::Details, "details", &[Key::char('i')],
         "Show or hide the detail pane: every field, a ticket's description, variables and journal",
         G::Console, Some("details")),
+    nav(A::DetailDown, "detail_down", &[Key::char('J'), Key::ctrl('e')], "Scroll the detail pane down",
+        G::Console, None),
+    nav(A::DetailUp, "detail_up", &[Key::char('K'), Key::ctrl('y')], "Scroll the detail pane up",
+        G::Console, None),
     nav(A::Quit, "quit", &[Key::char('q')], "Go back; quit from the root view", G::Console, Some("quit")),
     nav(A::QuitNow, "quit_now", &[Key::ctrl('c')], "Quit now", G::Console, None),
     nav(A::Suspend, "suspend", &[Key::ctrl('z')], "Suspend to the shell (fg resumes)", G::Console, None),

@@ -9,7 +9,8 @@ use crate::console::app::{App, RowRef, convert};
 use crate::console::theme::Theme;
 use crate::console::widgets::detail::{DetailBlock, DetailEntry, DetailPane};
 
-pub fn render(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
+/// Draws the pane and returns the scroll it used (clamped to the text).
+pub fn render(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) -> usize {
     let table = app.table();
     let Some(row) = table.current() else {
         let pane = DetailPane {
@@ -19,8 +20,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
             scroll: 0,
             focused: false,
         };
-        pane.render(area, buf, theme);
-        return;
+        return pane.render(area, buf, theme);
     };
     let mut fields: Vec<(&str, &str)> = table
         .columns
@@ -123,10 +123,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
         title: &title,
         fields: &fields,
         blocks: &blocks,
-        scroll: 0,
+        scroll: app.detail_scroll,
         focused: false,
     }
-    .render(area, buf, theme);
+    .render(area, buf, theme)
 }
 
 struct OwnedEntry {

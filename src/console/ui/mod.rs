@@ -70,7 +70,8 @@ pub fn render(app: &mut App, theme: &Theme, calls: &CallLog, area: Rect, buf: &m
     };
     table(app, table_area, buf, theme);
     if let Some(detail_area) = detail_area {
-        detail::render(app, detail_area, buf, theme);
+        // Scrolling past the end stops at the end, so K works at once after many J.
+        app.detail_scroll = detail::render(app, detail_area, buf, theme);
     }
     if pane > 0 {
         jobs::render(app, jobs_area, buf, theme);

@@ -3,9 +3,9 @@
 use super::client::CvadClient;
 use super::convert;
 use super::error::{CvadError, job_failure_hint, truncate};
-use super::paging::Pager;
+use super::paging::{MAX_PAGE_SIZE, Pager};
 use super::transport::ApiRequest;
-use super::wire::{JobResponse, JobStatus};
+use super::wire::{JobResponse, JobStateResponse, JobStatus};
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use std::time::Duration;
@@ -82,6 +82,29 @@ impl Job {
     }
 }
 
+/// Where a job stands, as a listing gives it (`GET /Jobs` read by [`CvadClient::job_states`]):
+/// no parameters, sub-jobs, errors or times. A failed job's reason needs [`CvadClient::job`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobState {
+    pub id: String,
+    /// `JobType`, e.g. `LogoffSessions`.
+    pub job_type: String,
+    pub status: JobStatus,
+    /// 0..=100; `None` when the job does not report progress.
+    pub progress: Option<u32>,
+    pub is_cancellable: bool,
+}
+
+fn job_state(j: JobStateResponse) -> JobState {
+    JobState {
+        id: j.id,
+        job_type: j.job_type,
+        status: j.status,
+        progress: j.overall_progress_percent.map(|p| p.min(100)),
+        is_cancellable: j.is_cancellable,
+    }
+}
+
 /// The error for a job that ended in `Failed` or `Canceled`.
 pub(crate) fn job_failed(site: &str, job: &Job) -> CvadError {
     let message = job.failure_message().unwrap_or_else(|| match job.status {
@@ -113,6 +136,15 @@ impl CvadClient {
     pub async fn jobs(&self) -> Result<Vec<Job>, CvadError> {
         let request = ApiRequest::new(Method::GET, &["Jobs"]);
         Pager::new(self.clone(), request, None, convert::job)
+            .collect_all()
+            .await
+    }
+
+    /// `GET /Jobs` in the largest pages the API serves, each job decoded for its state only:
+    /// for following many jobs at once, where the listing holds every job the site keeps.
+    pub async fn job_states(&self) -> Result<Vec<JobState>, CvadError> {
+        let request = ApiRequest::new(Method::GET, &["Jobs"]);
+        Pager::new(self.clone(), request, Some(MAX_PAGE_SIZE), job_state)
             .collect_all()
             .await
     }
@@ -252,5 +284,27 @@ mod tests {
             "CVAD site London: job StartMachines j1 was canceled: canceled before it finished"
         );
         assert!(!err.is_retryable());
+    }
+
+    #[test]
+    fn a_listed_job_keeps_its_state_and_skips_the_rest() {
+        let listed = serde_json::json!({
+            "Id": "J1", "Type": "LogoffSessions", "Status": "InProgress",
+            "OverallProgressPercent": 140, "IsCancellable": true,
+            "Parameters": [{"Name": "Id", "Value": "s1"}],
+            "SubJobs": [{"Id": "J2", "Type": "LogoffSessions", "Status": "Complete"}],
+            "ErrorParameters": [], "FormattedCreationTime": "2026-11-27T10:00:00Z"
+        });
+        let wire: JobStateResponse = serde_json::from_value(listed).expect("a job model");
+        assert_eq!(
+            job_state(wire),
+            JobState {
+                id: "J1".into(),
+                job_type: "LogoffSessions".into(),
+                status: JobStatus::InProgress,
+                progress: Some(100),
+                is_cancellable: true,
+            }
+        );
     }
 }

@@ -38,7 +38,7 @@ pub use actions::{AdminCredential, MessageStyle};
 pub use client::{CvadClient, EndpointStatus, JobRef};
 pub use config::{CvadAuth, CvadConfig, ONPREM_CUSTOMER_ID, RetryPolicy, ZoneEndpoints};
 pub use error::{CONNECTOR_HINT, CvadError, is_retryable_status, job_failure_hint};
-pub use jobs::Job;
+pub use jobs::{Job, JobState};
 pub use paging::{MAX_PAGE_SIZE, Page, Pager, SearchResult, clamp_limit};
 pub use search::{Search, SearchOp};
 pub use wire::JobStatus;

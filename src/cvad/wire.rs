@@ -490,6 +490,23 @@ pub struct JobResponse {
     pub formatted_end_time: Option<String>,
 }
 
+/// A `JobResponseModel` read for its state only: the fields left out (parameters, sub-jobs,
+/// errors, times) are skipped by the decoder instead of allocated, which matters in a listing
+/// of thousands of jobs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct JobStateResponse {
+    pub id: String,
+    #[serde(rename = "Type")]
+    pub job_type: String,
+    #[serde(default)]
+    pub overall_progress_percent: Option<u32>,
+    #[serde(default)]
+    pub is_cancellable: bool,
+    #[serde(default)]
+    pub status: JobStatus,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct NameValue {

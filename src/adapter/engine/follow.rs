@@ -6,6 +6,12 @@
 //! would cost a second CVAD call per target. The poller lists the caller's jobs (`GET /Jobs`,
 //! paged) when that is fewer calls than reading the waiting jobs one by one, and reads them one
 //! by one otherwise (one task waiting, or a site holding many old jobs).
+//!
+//! The listing holds every job the site still keeps (completed ones for 48 h), so a bulk job's
+//! poller reads thousands of jobs per poll to find the few hundred it waits for. It reads them
+//! in the API's largest pages and decodes only their state ([`crate::cvad::JobState`]): the
+//! parameters, sub-jobs and times of the jobs nobody waits for are skipped, not allocated. A
+//! waited-for job listed as failed or cancelled is read whole, for the site's reason.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -16,10 +22,10 @@ use futures::future::join_all;
 use tokio::sync::watch;
 
 use super::worker::SiteCtx;
-use crate::cvad::Job;
+use crate::cvad::{Job, JobState, JobStatus};
 
-/// Page size of the site's job listing (the client's default page).
-const LISTING_PAGE: usize = 250;
+/// Page size of the site's job listing ([`crate::cvad::CvadClient::job_states`]).
+const LISTING_PAGE: usize = crate::cvad::MAX_PAGE_SIZE as usize;
 
 /// What the poller last read about one job.
 #[derive(Debug, Clone)]
@@ -107,23 +113,53 @@ async fn poll(site: Arc<SiteCtx>, every: Duration) {
 }
 
 /// One listing of the caller's jobs; publishes the wanted ones and removes them from `left`.
-/// A failed listing leaves them to be read one by one.
+/// A failed listing leaves them to be read one by one, and so does a failed or cancelled job
+/// (the listing's state carries no reason).
 async fn list(site: &SiteCtx, left: &mut HashSet<String>) {
     let jobs = {
         let _call = site.pace().await;
-        site.client.jobs().await
+        site.client.job_states().await
     };
     match jobs {
         Ok(jobs) => {
             site.watch.listed.store(jobs.len(), Ordering::Relaxed);
             for job in jobs {
-                let id = job.id.to_ascii_lowercase();
+                if matches!(job.status, JobStatus::Failed | JobStatus::Canceled) {
+                    continue;
+                }
+                let id = if job.id.bytes().any(|b| b.is_ascii_uppercase()) {
+                    job.id.to_ascii_lowercase()
+                } else {
+                    job.id.clone()
+                };
                 if left.remove(&id) {
-                    site.watch.publish(&id, Polled::Job(Box::new(job)));
+                    site.watch
+                        .publish(&id, Polled::Job(Box::new(state_only(job))));
                 }
             }
         }
         Err(e) => tracing::debug!(site = %site.name, error = %e, "job listing failed"),
+    }
+}
+
+/// A listed job as a [`Job`] without the parts a listing leaves out: enough for a job still
+/// running (progress, cancellable) or one that succeeded, which is all `list` publishes.
+fn state_only(job: JobState) -> Job {
+    Job {
+        id: job.id,
+        job_type: job.job_type,
+        status: job.status,
+        progress: job.progress,
+        is_cancellable: job.is_cancellable,
+        parameters: Vec::new(),
+        sub_jobs: Vec::new(),
+        error_string: None,
+        error_code: None,
+        error_parameters: Vec::new(),
+        result_location: None,
+        created: None,
+        started: None,
+        ended: None,
     }
 }
 

@@ -81,6 +81,49 @@ pub(crate) fn draw(
     }
 }
 
+/// A labelled bar on the first line of `area`: the bar takes what the label leaves, and
+/// only the label is drawn when fewer than 4 cells are left for the bar. `parts` pairs each
+/// count with its style, `glyphs` gives each part's glyph in order.
+pub(crate) struct Labelled<'a> {
+    pub parts: &'a [(usize, Style)],
+    pub glyphs: &'a [&'static str],
+    pub total: usize,
+    pub track: (&'static str, Style),
+    pub label: &'a str,
+    pub label_style: Style,
+}
+
+impl Labelled<'_> {
+    pub(crate) fn render(&self, area: ratatui::layout::Rect, buf: &mut Buffer) {
+        let area = buf.area.intersection(area);
+        if area.height == 0 || area.width == 0 {
+            return;
+        }
+        let label_w = super::text::width(self.label) as u16;
+        let bar_w = area.width.saturating_sub(label_w + 1);
+        let label_x = if bar_w >= 4 {
+            let segments: Vec<Segment> = self
+                .parts
+                .iter()
+                .zip(self.glyphs)
+                .map(|(&(count, style), &glyph)| Segment {
+                    count,
+                    glyph,
+                    style,
+                })
+                .collect();
+            draw(
+                buf, area.x, area.y, bar_w, &segments, self.total, self.track,
+            );
+            area.x + bar_w + 1
+        } else {
+            area.x
+        };
+        let max = usize::from(area.right() - label_x);
+        super::text::put(buf, label_x, area.y, self.label, max, self.label_style);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::segment_widths;

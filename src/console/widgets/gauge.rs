@@ -4,8 +4,7 @@
 //! Segments are told apart by the gauge slots' colours; a theme without colour (`mono`) gets
 //! a distinct glyph per segment instead ([`MONO_GLYPHS`]), so the bar still reads.
 
-use super::bar::{self, Segment};
-use super::text;
+use super::bar::Labelled;
 use crate::console::theme::Theme;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -41,49 +40,27 @@ impl JobGauge {
     /// Draws the gauge on the first line of `area`: the bar, a space, the label. When the
     /// bar would be narrower than 4 cells only the label is drawn.
     pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
-        let area = buf.area.intersection(area);
-        if area.height == 0 || area.width == 0 {
-            return;
-        }
-        let label = self.label();
-        let label_w = text::width(&label) as u16;
         let g = &theme.gauge;
         let glyphs = if theme.uses_colour() {
             COLOUR_GLYPHS
         } else {
             MONO_GLYPHS
         };
-        let bar_w = area.width.saturating_sub(label_w + 1);
-        let label_x = if bar_w >= 4 {
-            let segments = [
-                (self.succeeded, g.succeeded),
-                (self.failed, g.failed),
-                (self.running, g.running),
-                (self.queued, g.queued),
-            ]
-            .into_iter()
-            .zip(glyphs)
-            .map(|((count, style), glyph)| Segment {
-                count,
-                glyph,
-                style,
-            })
-            .collect::<Vec<_>>();
-            bar::draw(
-                buf,
-                area.x,
-                area.y,
-                bar_w,
-                &segments,
-                self.total,
-                (glyphs[4], g.track),
-            );
-            area.x + bar_w + 1
-        } else {
-            area.x
-        };
-        let max = usize::from(area.right() - label_x);
-        text::put(buf, label_x, area.y, &label, max, g.label);
+        let parts = [
+            (self.succeeded, g.succeeded),
+            (self.failed, g.failed),
+            (self.running, g.running),
+            (self.queued, g.queued),
+        ];
+        Labelled {
+            parts: &parts,
+            glyphs: &glyphs,
+            total: self.total,
+            track: (glyphs[4], g.track),
+            label: &self.label(),
+            label_style: g.label,
+        }
+        .render(area, buf);
     }
 }
 

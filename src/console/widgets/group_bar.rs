@@ -2,8 +2,7 @@
 //! machines as segments of one line, then their counts. Like the job gauge, a theme without
 //! colour gets a distinct glyph per state.
 
-use super::bar::{self, Segment};
-use super::text;
+use super::bar::Labelled;
 use crate::console::theme::Theme;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -52,43 +51,28 @@ impl GroupMachines {
     /// Draws the bar and its label on the first line of `area`; the bar takes what the label
     /// leaves, and only the label is drawn when fewer than 4 cells are left for the bar.
     pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
-        let area = buf.area.intersection(area);
-        if area.height == 0 || area.width == 0 {
-            return;
-        }
-        let label = self.label();
-        let label_w = text::width(&label) as u16;
         let g = &theme.group_bar;
         let glyphs = if theme.uses_colour() {
             COLOUR_GLYPHS
         } else {
             MONO_GLYPHS
         };
-        let bar_w = area.width.saturating_sub(label_w + 1);
-        let label_x = if bar_w >= 4 {
-            let segments: Vec<Segment> = [
-                (self.available, g.available),
-                (self.in_use, g.in_use),
-                (self.disconnected, g.disconnected),
-                (self.unregistered, g.unregistered),
-                (self.faulted, g.faulted),
-            ]
-            .into_iter()
-            .zip(glyphs)
-            .map(|((count, style), glyph)| Segment {
-                count,
-                glyph,
-                style,
-            })
-            .collect();
-            let track = (" ", theme.base.text);
-            bar::draw(buf, area.x, area.y, bar_w, &segments, self.total(), track);
-            area.x + bar_w + 1
-        } else {
-            area.x
-        };
-        let max = usize::from(area.right() - label_x);
-        text::put(buf, label_x, area.y, &label, max, theme.base.text);
+        let parts = [
+            (self.available, g.available),
+            (self.in_use, g.in_use),
+            (self.disconnected, g.disconnected),
+            (self.unregistered, g.unregistered),
+            (self.faulted, g.faulted),
+        ];
+        Labelled {
+            parts: &parts,
+            glyphs: &glyphs,
+            total: self.total(),
+            track: (" ", theme.base.text),
+            label: &self.label(),
+            label_style: theme.base.text,
+        }
+        .render(area, buf);
     }
 }
 

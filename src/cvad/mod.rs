@@ -21,6 +21,7 @@ mod config;
 pub mod convert;
 mod endpoints;
 mod error;
+mod identity;
 mod jobs;
 mod paging;
 pub mod path;
@@ -28,6 +29,7 @@ mod resources;
 pub mod search;
 mod transport;
 pub mod wire;
+pub mod wire_identity;
 
 #[cfg(test)]
 mod client_tests;
@@ -38,6 +40,7 @@ pub use actions::{AdminCredential, MessageStyle};
 pub use client::{CvadClient, EndpointStatus, JobRef};
 pub use config::{CvadAuth, CvadConfig, ONPREM_CUSTOMER_ID, RetryPolicy, ZoneEndpoints};
 pub use error::{CONNECTOR_HINT, CvadError, is_retryable_status, job_failure_hint};
+pub use identity::{IdentityQuery, IdentityText};
 pub use jobs::{Job, JobState};
 pub use paging::{MAX_PAGE_SIZE, Page, Pager, SearchResult, clamp_limit};
 pub use search::{Search, SearchOp};

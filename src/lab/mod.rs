@@ -5,6 +5,7 @@ pub mod clock;
 mod control;
 pub mod cvad;
 pub mod faults;
+pub mod identity;
 mod info;
 pub mod people;
 pub mod server;

@@ -2,6 +2,8 @@
 //! way `deskbridge serve` starts one. Each binary uses part of it (hence `dead_code` allowed).
 #![allow(dead_code)]
 
+pub mod samba;
+
 use std::time::Duration;
 
 use deskbridge::adapter::api::ApiServer;

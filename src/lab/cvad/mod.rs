@@ -69,6 +69,8 @@ pub struct Site {
     endpoints: OnceLock<Vec<String>>,
     token_url: OnceLock<String>,
     connectors: tokio::sync::Mutex<Vec<Connector>>,
+    /// The lab's one directory (domain LAB), shared by every site's Identity API.
+    identity: Arc<crate::lab::identity::LabDirectory>,
 }
 
 impl Site {
@@ -189,6 +191,7 @@ pub struct CvadLab {
     sites: Vec<Arc<Site>>,
     trust: Option<HttpServer>,
     background: Vec<JoinHandle<()>>,
+    directory: Arc<crate::lab::identity::LabDirectory>,
 }
 
 /// Credentials of a site, derived from the lab seed so a given seed always logs in the same way.
@@ -224,6 +227,7 @@ impl CvadLab {
                 seed::build(&ctx, index, spec)
             }));
         }
+        let directory = Arc::new(crate::lab::identity::LabDirectory::seed(ctx));
         let mut sites = Vec::new();
         for (index, build) in builds.into_iter().enumerate() {
             let state = build.await.context("seeding a simulated site")?;
@@ -237,6 +241,7 @@ impl CvadLab {
                 endpoints: OnceLock::new(),
                 token_url: OnceLock::new(),
                 connectors: tokio::sync::Mutex::new(Vec::new()),
+                identity: directory.clone(),
             }));
         }
         for site in &sites {
@@ -307,6 +312,7 @@ impl CvadLab {
             sites,
             trust,
             background,
+            directory,
         })
     }
 
@@ -318,6 +324,7 @@ impl CvadLab {
     /// The `/_lab/sites/...` control routes.
     pub fn control_router(&self) -> Router {
         control::router(self.sites.clone())
+            .merge(crate::lab::identity::control_router(self.directory.clone()))
     }
 
     /// Stops the background tasks and every listener.

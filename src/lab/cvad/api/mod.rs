@@ -6,6 +6,7 @@
 mod catalogs;
 mod groups;
 pub mod http;
+mod identity;
 mod machines;
 mod misc;
 mod sessions;
@@ -66,6 +67,7 @@ pub fn router(site: Arc<Site>, endpoint: usize) -> Router {
         .merge(sessions::routes())
         .merge(groups::routes())
         .merge(catalogs::routes())
+        .merge(identity::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route);
     let mut router: Router = Router::new()

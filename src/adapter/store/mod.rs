@@ -27,7 +27,9 @@
 
 pub mod audit;
 pub mod clients;
+pub mod codes;
 pub mod events;
+pub(crate) mod hashing;
 pub mod jobs;
 pub mod outbox;
 pub mod sites;
@@ -38,6 +40,7 @@ use std::sync::Arc;
 
 pub use audit::{AuditEntry, AuditOutcome, AuditPage, AuditQuery, AuditStore, NewAuditEntry};
 pub use clients::{ApiClient, ClientStore, NewApiClient, Role};
+pub use codes::{CodeEvent, CodeLogEntry, CodeStore, EnrolledCode};
 pub use events::{Event, EventKind, EventPage, EventRetention, EventStore, PruneReport};
 pub use jobs::{
     Attempt, AttemptOutcome, ClaimedTask, CreatedJob, Job, JobDetail, JobPage, JobQuery, JobState,
@@ -52,12 +55,26 @@ pub use ticket_links::{TicketLag, TicketLinkStore, TicketPhase};
 /// Everything the adapter needs from its database. Implemented by each backend; the engine
 /// holds `Arc<dyn Store>`.
 pub trait Store:
-    ClientStore + AuditStore + JobStore + EventStore + OutboxStore + SiteStore + TicketLinkStore
+    ClientStore
+    + AuditStore
+    + JobStore
+    + EventStore
+    + OutboxStore
+    + SiteStore
+    + TicketLinkStore
+    + CodeStore
 {
 }
 
 impl<
-    T: ClientStore + AuditStore + JobStore + EventStore + OutboxStore + SiteStore + TicketLinkStore,
+    T: ClientStore
+        + AuditStore
+        + JobStore
+        + EventStore
+        + OutboxStore
+        + SiteStore
+        + TicketLinkStore
+        + CodeStore,
 > Store for T
 {
 }

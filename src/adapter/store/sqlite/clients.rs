@@ -1,13 +1,9 @@
 //! API clients and the token signing key in SQLite.
 //!
 //! Secrets are hashed with argon2id (memory-hard, the OWASP recommendation for stored
-//! credentials): a stolen database does not yield usable client secrets, and guessing them
-//! offline is expensive. Hashing runs on the blocking pool because it deliberately takes
-//! tens of milliseconds of CPU.
+//! credentials; see [`crate::adapter::store::hashing`]): a stolen database does not yield
+//! usable client secrets, and guessing them offline is expensive.
 
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use async_trait::async_trait;
 use rand::RngCore;
 use sqlx::sqlite::SqliteRow;
@@ -16,6 +12,7 @@ use uuid::Uuid;
 use super::{SqliteStore, col, col_enum, from_ms, now_ms, parse_uuid};
 use crate::adapter::store::StoreError;
 use crate::adapter::store::clients::{ApiClient, ClientStore, NewApiClient, Role};
+use crate::adapter::store::hashing::{dummy_hash, verify_secret};
 
 /// Length of the token signing key (HMAC-SHA256 wants at least 32 bytes).
 const SIGNING_KEY_LEN: usize = 32;
@@ -38,38 +35,7 @@ async fn hash_secret(secret: String) -> Result<String, StoreError> {
             "a client secret must not be empty".to_owned(),
         ));
     }
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .hash_password(secret.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| StoreError::Hash(e.to_string()))
-    })
-    .await
-    .map_err(|e| StoreError::Hash(format!("hashing task failed: {e}")))?
-}
-
-/// A real argon2id hash of a random secret, verified against when the client id is unknown
-/// so that "no such client" costs the same time as "wrong secret".
-fn dummy_hash() -> &'static str {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| {
-        let mut secret = [0u8; 32];
-        rand::rng().fill_bytes(&mut secret);
-        Argon2::default()
-            .hash_password(&secret)
-            .map(|h| h.to_string())
-            .unwrap_or_default()
-    })
-}
-
-fn verify_hash(secret: &str, hash: &str) -> bool {
-    match PasswordHash::new(hash) {
-        // argon2 compares the derived hashes in constant time.
-        Ok(parsed) => Argon2::default()
-            .verify_password(secret.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
-    }
+    crate::adapter::store::hashing::hash_secret(secret).await
 }
 
 #[async_trait]
@@ -193,10 +159,7 @@ impl ClientStore for SqliteStore {
             ),
             None => (None, dummy_hash().to_owned()),
         };
-        let secret = secret.to_owned();
-        let matches = tokio::task::spawn_blocking(move || verify_hash(&secret, &hash))
-            .await
-            .map_err(|e| StoreError::Hash(format!("verification task failed: {e}")))?;
+        let matches = verify_secret(secret.to_owned(), hash).await?;
         Ok(client.filter(|c| matches && c.enabled))
     }
 

@@ -9,6 +9,7 @@
 
 mod audit;
 mod clients;
+mod codes;
 mod events;
 mod jobs;
 mod outbox;
@@ -49,6 +50,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "ticket links",
         include_str!("../../../../migrations/sqlite/0003_ticket_links.sql"),
+    ),
+    (
+        4,
+        "security codes",
+        include_str!("../../../../migrations/sqlite/0004_security_codes.sql"),
     ),
 ];
 

@@ -220,6 +220,8 @@ async fn bulk() {
             secret: Secret::new(CLIENT.1),
             enabled: true,
         }],
+        directories: Vec::new(),
+        accounts: Default::default(),
     };
     let sqlite = SqliteStore::open(&config.store.url()).await.expect("store");
     let store: Arc<dyn Store> = Arc::new(sqlite.clone());

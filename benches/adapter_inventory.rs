@@ -95,6 +95,8 @@ fn config(dir: &std::path::Path, client: Uuid) -> AdapterConfig {
             secret: Secret::new(SECRET.to_owned()),
             enabled: true,
         }],
+        directories: Vec::new(),
+        accounts: Default::default(),
     }
 }
 

@@ -1,7 +1,8 @@
 //! The adapter config as files on disk: the documented example loads, secret files are read
 //! relative to the config and trimmed, loose permissions warn, and errors name the file.
 
-use deskbridge::config::{AdapterConfig, LoadedConfig, Role, StoreConfig};
+use deskbridge::accounts::{PasswordPolicy, VerificationPolicy};
+use deskbridge::config::{AdapterConfig, DirectoryBackend, LoadedConfig, Role, StoreConfig};
 use deskbridge::cvad::CvadAuth;
 use deskbridge::model::{SiteKind, TicketKind};
 use deskbridge::servicenow::{Auth, OAuthGrant};
@@ -22,6 +23,7 @@ const ENV: &[(&str, &str)] = &[
         "DESKBRIDGE_CLIENT_ADMINS_SECRET",
         "admins-hunter2-0123456789abcdef",
     ),
+    ("DESKBRIDGE_AD_PASSWORD", "ad-hunter2-password"),
 ];
 const DAAS_SECRET: &str = "daas-hunter2-client-secret";
 const CONSOLE_SECRET: &str = "console-hunter2-0123456789abcdef";
@@ -37,6 +39,7 @@ fn scratch(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("deskbridge-config-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("secrets")).expect("create scratch folder");
+    std::fs::create_dir_all(dir.join("certs")).expect("create scratch folder");
     dir
 }
 
@@ -68,6 +71,13 @@ fn install_example(test: &str, mode: u32) -> PathBuf {
         &format!("{CONSOLE_SECRET}\r\n"),
         mode,
     );
+    // The directory's pinned CA: the loader checks that it is there; its certificates are read
+    // when the directory is opened.
+    std::fs::write(
+        dir.join("certs/corp-root-ca.pem"),
+        "-----BEGIN CERTIFICATE-----\n",
+    )
+    .expect("write CA file");
     config
 }
 
@@ -178,6 +188,38 @@ fn the_example_loads() {
     assert_eq!(roles, vec![Role::Viewer, Role::Helpdesk, Role::Admin]);
     assert_eq!(c.clients[1].secret.expose(), CONSOLE_SECRET, "CRLF dropped");
 
+    let [corp] = &c.directories[..] else {
+        panic!("one directory expected: {:?}", c.directories)
+    };
+    assert_eq!(corp.domain, "CORP");
+    let DirectoryBackend::Ldap(ldap) = &corp.backend else {
+        panic!("an ldap directory expected: {corp:?}")
+    };
+    assert!(ldap.url.starts_with("ldaps://"), "{}", ldap.url);
+    assert!(ldap.tls_verify && !ldap.starttls);
+    assert_eq!(ldap.bind_password.expose(), "ad-hunter2-password");
+    let dir = path.parent().expect("the config's folder");
+    assert_eq!(
+        ldap.ca_file.as_deref(),
+        Some(dir.join("certs/corp-root-ca.pem").as_path())
+    );
+    assert_eq!(ldap.default_ou(), "OU=Staff,DC=corp,DC=example,DC=com");
+    // The two account tables are written out with their defaults.
+    let policy = &c.accounts.policy;
+    let defaults = PasswordPolicy::default();
+    assert_eq!(
+        (policy.min_length, policy.max_length, policy.min_classes),
+        (
+            defaults.min_length,
+            defaults.max_length,
+            defaults.min_classes
+        )
+    );
+    assert_eq!(policy.required_classes, defaults.required_classes);
+    assert_eq!(policy.forbid_names, defaults.forbid_names);
+    assert_eq!(policy.deny_list, None);
+    assert_eq!(c.accounts.verification, VerificationPolicy::default());
+
     // Nothing secret in a debug dump of the whole configuration.
     let dump = format!("{c:?}");
     assert!(!dump.contains("hunter2"), "{dump}");
@@ -226,13 +268,17 @@ fn errors_name_the_file_as_given() {
         "{err}"
     );
 
-    // With the typo fixed, the missing secret files are reported, both at once.
+    // With the typo fixed, the missing secret files and CA file are reported, all at once.
     std::fs::write(&path, EXAMPLE).expect("write config");
     let err = AdapterConfig::load_with_env(&path, &env)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
-    assert_eq!(err.lines().count(), 2, "{err}");
+    assert_eq!(err.lines().count(), 3, "{err}");
+    assert!(
+        err.contains("key directories[0].ca_file: cannot read the CA file"),
+        "{err}"
+    );
     assert!(
         err.contains("key sites[1].credentials.client_secret: cannot read file"),
         "{err}"

@@ -87,6 +87,8 @@ impl Env {
                 client_config("helpdesk", HELPDESK, Role::Helpdesk),
                 client_config("ops", ADMIN, Role::Admin),
             ],
+            directories: Vec::new(),
+            accounts: Default::default(),
         };
         let sqlite = SqliteStore::open(&config.store.url())
             .await
@@ -107,6 +109,7 @@ impl Env {
             },
             shutdown_grace: Duration::from_secs(5),
             after_action: None,
+            ..EngineOptions::default()
         };
         let engine = Engine::start(Arc::clone(&store), &config.sites, options).expect("engine");
         let mut state = AppState::new(store, config.clone(), ApiOptions::default())

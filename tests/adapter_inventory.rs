@@ -48,6 +48,8 @@ fn config_for(info: &LabInfo, dir: &Path, viewer: Uuid) -> AdapterConfig {
             secret: Secret::new(VIEWER_SECRET.to_owned()),
             enabled: true,
         }],
+        directories: Vec::new(),
+        accounts: Default::default(),
     }
 }
 

@@ -60,6 +60,7 @@ fn engine_options(refreshed: Refreshed) -> EngineOptions {
                 sites.push(site.to_owned());
             }
         })),
+        ..EngineOptions::default()
     }
 }
 
@@ -112,6 +113,8 @@ fn config(lab: &Lab, dir: &std::path::Path, tune: &dyn Fn(&mut SiteConfig)) -> A
             client_config("helpdesk", HELPDESK, Role::Helpdesk),
             client_config("ops", ADMIN, Role::Admin),
         ],
+        directories: Vec::new(),
+        accounts: Default::default(),
     }
 }
 

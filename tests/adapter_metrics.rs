@@ -339,6 +339,8 @@ async fn servicenow_calls_are_counted_per_instance_and_outcome() {
         sites: Vec::new(),
         servicenow: Vec::new(),
         clients: Vec::new(),
+        directories: Vec::new(),
+        accounts: Default::default(),
     };
     let sqlite = SqliteStore::open(&config.store.url()).await.expect("store");
     let store: Arc<dyn Store> = Arc::new(sqlite.clone());

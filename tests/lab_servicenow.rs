@@ -930,7 +930,10 @@ async fn masked_variables_can_be_cleared() {
             &[
                 (
                     "sysparm_query",
-                    &format!("request_item={ritm_id}^sc_item_option.item_option_new.type=25"),
+                    &format!(
+                        "request_item={ritm_id}^sc_item_option.item_option_new.type=25\
+                         ^sc_item_option.item_option_new.name=new_password"
+                    ),
                 ),
                 ("sysparm_fields", "sc_item_option,sc_item_option.value"),
                 ("sysparm_exclude_reference_link", "true"),

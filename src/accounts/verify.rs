@@ -304,33 +304,10 @@ pub fn after(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
-/// Parses `"500ms"`, `"30s"`, `"15m"`, `"1h"`: the config's duration format.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let how = "write a whole number and a unit: \"30s\", \"15m\" or \"1h\"";
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration; {how}"))?;
-    let d = match unit.trim() {
-        "ms" => Duration::from_millis(n),
-        "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n.saturating_mul(60)),
-        "h" => Duration::from_secs(n.saturating_mul(3600)),
-        _ => return Err(format!("{text:?} has no known unit; {how}")),
-    };
-    if d.is_zero() {
-        return Err(format!("{text:?} must be longer than zero"));
-    }
-    Ok(d)
-}
-
 fn duration_text<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(d)?;
-    parse_duration(&text).map_err(serde::de::Error::custom)
+    // The config's own parser, so that `[verification]` reads durations like every other key.
+    crate::config::parse_duration(&text).map_err(serde::de::Error::custom)
 }
 
 fn duration_out<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -96,9 +96,17 @@ pub async fn start(
     let options = ApiOptions {
         token_ttl: config.token_ttl,
     };
-    let state = AppState::new(store, config, options)
+    // Directories first: a directory that cannot be set up (an unreadable CA file) stops the
+    // start with its reason, before anything listens.
+    let directories = crate::directory::Directories::open(&config.directories, &|site| {
+        let site = config.sites.iter().find(|s| s.name == site)?;
+        crate::cvad::CvadClient::new(site.to_cvad_config()).ok()
+    })
+    .context("cannot set up the configured directories")?;
+    let mut state = AppState::new(store, config, options)
         .await
         .context("cannot read the token signing key from the store")?;
+    state.directories = directories;
     // One inventory refresher per site (disabled sites are listed, not refreshed). They stop
     // with the server: its graceful shutdown drops the state, whose inventory signals them.
     state.inventory.start();
@@ -123,12 +131,13 @@ pub async fn start(
         crate::adapter::engine::EngineOptions {
             lease: engine_config.lease.unwrap_or(defaults.lease),
             after_action: Some(Arc::new(refresh)),
+            directories: state.directories.clone(),
+            verification: state.config.accounts.verification,
             ..defaults
         },
         state.metrics.engine_hooks(),
     )
     .context("cannot start the job engine")?;
-    let mut state = state;
     state.jobs = Some(engine.handle());
     // Ticket queues, the outbox that delivers ticket writes and the job ↔ ticket lifecycle
     // (src/adapter/tickets). New queue tickets of auto-fulfilled catalog items are fulfilled
@@ -360,6 +369,19 @@ pub fn lab_config(
             failure_assignment_group: None,
         })
         .collect();
+    // The lab's accounts, through its first site's Identity API: password resets and unlocks
+    // work out of the box.
+    let directories = info
+        .sites
+        .first()
+        .map(|site| crate::config::DirectoryConfig {
+            domain: crate::lab::people::DOMAIN.to_owned(),
+            backend: crate::config::DirectoryBackend::CvadIdentity {
+                site: site.name.clone(),
+            },
+        })
+        .into_iter()
+        .collect();
     AdapterConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         data_dir: data_dir.to_path_buf(),
@@ -374,5 +396,7 @@ pub fn lab_config(
             secret: admin_secret.clone(),
             enabled: true,
         }],
+        directories,
+        accounts: Default::default(),
     }
 }

@@ -10,7 +10,7 @@ use super::types::{
     MIN_CLIENT_SECRET_LEN, MIN_LEASE,
 };
 use super::values::{check_name, parse_duration};
-use super::{servicenow, sites};
+use super::{accounts, directories, servicenow, sites};
 use crate::secret::Secret;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -185,6 +185,8 @@ pub(super) fn check(raw: &RawConfig, ctx: &mut Ctx<'_>) -> Option<AdapterConfig>
     );
 
     let clients = clients(&raw.clients, ctx);
+    let directories = directories::check_directories(raw, ctx);
+    let accounts = accounts::check_accounts(raw, ctx);
 
     // Everything is built only when nothing failed, so a partial config never escapes.
     if !ctx.c.errors.is_empty() {
@@ -198,6 +200,8 @@ pub(super) fn check(raw: &RawConfig, ctx: &mut Ctx<'_>) -> Option<AdapterConfig>
         sites: sites.into_iter().collect::<Option<_>>()?,
         servicenow: instances.into_iter().collect::<Option<_>>()?,
         clients,
+        directories: directories?,
+        accounts: accounts?,
     })
 }
 

@@ -14,6 +14,11 @@
 //!   the secret is rather than holding a hash, because the store keeps argon2id hashes (salted,
 //!   so they cannot be precomputed by hand) and hashes the resolved secret when it records the
 //!   configured clients at start-up; the file itself then grants no access.
+//! - `[[directories]]`: per NetBIOS domain, `kind = "ldap"` (LDAPS, or StartTLS; a simple bind
+//!   in clear text is refused) or `kind = "cvad-identity"` through a configured site; built
+//!   into a [`Directories`](crate::directory::Directories) registry at start-up.
+//! - `[password_policy]` and `[verification]`: the rules of password resets and security
+//!   codes ([`AccountsConfig`]); a deny list file must load.
 //!
 //! Secrets (site passwords and client secrets, ServiceNow credentials, API client secrets) are never written in the
 //! file: a secret key takes `{ env = "VAR" }` or `{ file = "/path" }`, resolved once at load
@@ -27,12 +32,14 @@
 //! the file (missing keys, bad values, duplicates, inline secrets, unresolvable references…)
 //! is reported at once. No message contains a secret value.
 //!
-//! Sections to come (directories, routing rules, runbooks, a PostgreSQL store) are new
-//! optional keys: files written today stay valid.
+//! Sections to come (routing rules, runbooks, a PostgreSQL store) are new optional keys: files
+//! written today stay valid.
 
+mod accounts;
 mod check;
 mod convert;
 mod diagnostic;
+mod directories;
 mod locate;
 mod paths;
 mod raw;
@@ -52,12 +59,14 @@ pub use secret_ref::SecretRef;
 // conventions: XDG paths, secret references, and FILE:LINE:COL errors.
 pub(crate) use paths::{default_data_dir, expand_path, xdg_dir};
 pub(crate) use secret_ref::SecretSpec;
+pub use types::{AccountsConfig, DEFAULT_DIRECTORY_TIMEOUT, DirectoryBackend, DirectoryConfig};
 pub use types::{
     AdapterConfig, ApiClientConfig, DEFAULT_CLOSE_CODE, DEFAULT_CONCURRENCY, DEFAULT_LISTEN,
     DEFAULT_POLL_INTERVAL, DEFAULT_SERVICENOW_TIMEOUT, DEFAULT_SITE_TIMEOUT, DEFAULT_TOKEN_TTL,
     EngineConfig, MAX_CONCURRENCY, MIN_CLIENT_SECRET_LEN, MIN_LEASE, QueueConfig, Role,
     ServiceNowInstanceConfig, SiteConfig, SiteZone, StoreConfig,
 };
+pub(crate) use values::parse_duration;
 
 pub(crate) use diagnostic::Collector;
 pub(crate) use locate::KeyMap;

@@ -3,7 +3,7 @@
 //!
 //! Keys that a valid file must have are still `Option` here, so that the checking pass can
 //! report every missing key at once instead of serde stopping at the first. New sections
-//! (directories, routing, runbooks) are added as new optional fields; `deny_unknown_fields`
+//! (routing, runbooks) are added as new optional fields; `deny_unknown_fields`
 //! keeps typos from being ignored.
 
 use super::secret_ref::SecretSpec;
@@ -26,6 +26,10 @@ pub(super) struct RawConfig {
     pub servicenow: Vec<Spanned<RawInstance>>,
     #[serde(default)]
     pub clients: Vec<Spanned<RawClient>>,
+    #[serde(default)]
+    pub directories: Vec<Spanned<RawDirectory>>,
+    pub password_policy: Option<Spanned<RawTable>>,
+    pub verification: Option<Spanned<RawTable>>,
 }
 
 /// `[engine]`: how the job engine runs.
@@ -124,4 +128,35 @@ pub(super) struct RawClient {
     pub role: Option<Spanned<Role>>,
     pub secret: Option<Spanned<SecretSpec>>,
     pub enabled: Option<bool>,
+}
+
+/// A table read key by key with the spans of both, for sections whose schema is another
+/// module's serde type (`[password_policy]`, `[verification]`): the checking pass feeds each
+/// key to that type alone, so every bad key is reported at its own line.
+pub(super) type RawTable = std::collections::BTreeMap<Spanned<String>, Spanned<toml::Value>>;
+
+/// `[[directories]] kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum DirectoryKind {
+    Ldap,
+    CvadIdentity,
+}
+
+/// `[[directories]]`: one domain's accounts, over LDAP or a CVAD site's Identity API.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDirectory {
+    pub domain: Option<Spanned<String>>,
+    pub kind: Option<Spanned<DirectoryKind>>,
+    pub url: Option<Spanned<String>>,
+    pub starttls: Option<Spanned<bool>>,
+    pub bind: Option<Spanned<String>>,
+    pub password: Option<Spanned<SecretSpec>>,
+    pub base_dn: Option<Spanned<String>>,
+    pub ca_file: Option<Spanned<String>>,
+    pub tls_verify: Option<Spanned<bool>>,
+    pub timeout: Option<Spanned<String>>,
+    pub users_ou: Option<Spanned<String>>,
+    pub site: Option<Spanned<String>>,
 }

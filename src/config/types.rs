@@ -1,6 +1,7 @@
 //! The checked adapter configuration: what `deskbridge serve` runs on, with secrets resolved
 //! and every default applied. `Debug` never shows a secret (they are [`Secret`]s).
 
+use crate::accounts::{PasswordPolicy, VerificationPolicy};
 use crate::cvad::CvadAuth;
 use crate::model::{SiteKind, TicketKind};
 use crate::servicenow::Auth;
@@ -43,7 +44,23 @@ pub struct AdapterConfig {
     pub sites: Vec<SiteConfig>,
     pub servicenow: Vec<ServiceNowInstanceConfig>,
     pub clients: Vec<ApiClientConfig>,
+    /// `[[directories]]`: where each domain's accounts are reached. Empty: no account actions.
+    pub directories: Vec<DirectoryConfig>,
+    /// `[password_policy]` and `[verification]`.
+    pub accounts: AccountsConfig,
 }
+
+/// The rules of account self-service: what a new password must meet and how many wrong
+/// security codes a user may give. Defaults when the tables are absent.
+#[derive(Debug, Clone, Default)]
+pub struct AccountsConfig {
+    /// The deny list, if any, is loaded (a relative path is relative to the config file).
+    pub policy: PasswordPolicy,
+    pub verification: VerificationPolicy,
+}
+
+/// Default `[[directories]] timeout`: one LDAP operation.
+pub const DEFAULT_DIRECTORY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Shortest `[engine] lease` accepted.
 pub const MIN_LEASE: Duration = Duration::from_secs(1);
@@ -164,4 +181,5 @@ pub struct ApiClientConfig {
     pub enabled: bool,
 }
 
+pub use crate::directory::{DirectoryBackend, DirectoryConfig};
 pub use crate::model::Role;

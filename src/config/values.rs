@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// Parses `"500ms"`, `"30s"`, `"5m"`, `"1h"`: a whole number and one unit.
-pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())

@@ -8,12 +8,14 @@
 pub mod cvad_identity;
 pub mod error;
 pub mod ldap;
+pub mod registry;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use error::DirectoryError;
+pub use registry::{Directories, DirectoryBackend, DirectoryConfig};
 
 use crate::secret::Secret;
 

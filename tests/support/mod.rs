@@ -132,3 +132,23 @@ pub async fn until<T>(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// An access token for client `id` (every test client has [`SECRET`]).
+pub async fn token(http: &reqwest::Client, url: &str, id: Uuid) -> String {
+    let response = http
+        .post(format!("{url}/api/v1/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &id.to_string()),
+            ("client_secret", SECRET),
+        ])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let body: serde_json::Value = response.json().await.expect("token JSON");
+    body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
+}

@@ -3,6 +3,7 @@
 //! completely before anything is stored (a bad request creates nothing), check the action's
 //! own role on top of the route's, and wake the engine when there is new work.
 
+mod account;
 mod openapi;
 mod validate;
 mod view;
@@ -89,8 +90,15 @@ pub async fn submit(
     body: &CreateJob,
 ) -> Result<Created, ApiError> {
     let state = state.clone();
-    let (spec, params) = validate(&state, caller, body)?;
-    let tasks = tasks_for(&state, spec, body).await?;
+    let mut checked = validate(&state, caller, body)?;
+    let tasks = tasks_for(&state, checked.spec, body).await?;
+    let kept = account::keep_secrets(&state, body, &mut checked).await?;
+    let forget = |kept: &account::Kept| {
+        if let (Some(jobs), Some(reference)) = (&state.jobs, kept.reference) {
+            jobs.secrets().drop_ref(reference);
+        }
+    };
+    let (spec, params) = (checked.spec, checked.params);
     let new = NewJob {
         action: spec.name.to_owned(),
         requested_by: caller.name.clone(),
@@ -102,12 +110,15 @@ pub async fn submit(
         idempotency_key: body.idempotency_key.clone(),
         tasks,
     };
-    let created = state
-        .store
-        .create_job(new.clone())
-        .await
-        .map_err(ApiError::store)?;
+    let created = match state.store.create_job(new.clone()).await {
+        Ok(created) => created,
+        Err(e) => {
+            forget(&kept);
+            return Err(ApiError::store(e));
+        }
+    };
     if !created.created {
+        forget(&kept);
         let job = &created.detail.job;
         if !same_request(&created.detail, spec, &params, &new) {
             let why = if new.idempotency_key.is_some() && job.idempotency_key == new.idempotency_key
@@ -152,7 +163,8 @@ pub async fn submit(
                 .unwrap_or_default()
         )),
     };
-    let view = detail_view(&state, created.detail).await?;
+    let mut view = detail_view(&state, created.detail).await?;
+    view.temporary_password = kept.temporary.map(view::ShownOnce);
     Ok((StatusCode::ACCEPTED, Extension(note), Json(view)))
 }
 

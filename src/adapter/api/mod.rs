@@ -5,6 +5,7 @@
 //! One table ([`routes::ROUTES`]) names every endpoint with its method, path, required role
 //! and audit action; the router and the OpenAPI document are both built from it.
 
+pub mod accounts;
 pub mod audit_log;
 pub mod body;
 pub mod bootstrap;
@@ -76,6 +77,9 @@ pub struct AppState {
     /// What `GET /metrics` serves; its observers are installed in the inventory's clients
     /// here and in the engine's by `serve` ([`crate::adapter::metrics::Metrics::engine_hooks`]).
     pub metrics: crate::adapter::metrics::Metrics,
+    /// The directories of `[[directories]]`, for account lookups and `account.*` jobs (the
+    /// engine holds the same ones). Empty until `serve` sets them.
+    pub directories: crate::directory::Directories,
 }
 
 impl std::fmt::Debug for AppState {
@@ -119,6 +123,7 @@ impl AppState {
             signer: Arc::new(TokenSigner::new(key)),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
             options,
+            directories: crate::directory::Directories::default(),
         })
     }
 }

@@ -134,6 +134,11 @@ fn specifics(spec: &RouteSpec, op: &mut Map<String, Value>, responses: &mut Map<
         | Operation::TicketNote
         | Operation::TicketResolve
         | Operation::ServiceNowRequest => super::tickets::document(spec.operation, op, responses),
+        Operation::Accounts
+        | Operation::AccountGet
+        | Operation::PasswordPolicy
+        | Operation::PasswordCheck
+        | Operation::SecurityCodeEnroll => super::accounts::openapi(spec.operation, op, responses),
         Operation::Events => {
             op.insert("parameters".into(), json!([
                 { "name": "Last-Event-ID", "in": "header", "required": false,
@@ -243,6 +248,7 @@ fn components() -> Value {
                     "access_token": { "type": "string" },
                     "token_type": { "type": "string", "enum": ["Bearer"] },
                     "expires_in": { "type": "integer", "description": "Seconds" } } },
+            "Account": super::accounts::account_schema(),
             "Whoami": { "type": "object", "properties": {
                 "client_id": { "type": "string", "format": "uuid" },
                 "name": { "type": "string" },

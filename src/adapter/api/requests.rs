@@ -153,8 +153,19 @@ pub async fn fulfil_request(
             e,
         )
     })?;
+    // Masked variables (a new password, a security code) are read once and cleared at once,
+    // whatever happens next: a refused request must not leave them in the record either.
+    match ctx.client.clear_masked_variables(&ritm_id).await {
+        Ok(cleared) if !cleared.is_empty() => {
+            tracing::info!(%instance, ticket = %link, variables = ?cleared, "cleared masked variables after reading them");
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(%instance, ticket = %link, error = %e, "cannot clear the masked variables of a request; clear them by hand");
+        }
+    }
     let sites = snapshots(state);
-    match fulfil::plan(&request, &sites) {
+    match fulfil::plan_in(&request, &sites, &state.directories.domains()) {
         Ok(plan) => {
             let body = CreateJob {
                 action: plan.action.to_owned(),
@@ -170,7 +181,8 @@ pub async fn fulfil_request(
                     instance: instance.to_owned(),
                     number: link.clone(),
                 }),
-                params: plan.params.clone(),
+                // With the secrets, which the job's validation takes out again before storing.
+                params: plan.request_params(),
                 idempotency_key: None,
             };
             let (status, _, Json(view)) = submit(state, caller, &body).await?;

@@ -58,6 +58,12 @@ pub enum Operation {
     TicketResolve,
     /// Zero-touch catalog requests (src/adapter/api/requests.rs).
     ServiceNowRequest,
+    // Directory accounts (src/adapter/api/accounts.rs).
+    Accounts,
+    AccountGet,
+    PasswordPolicy,
+    PasswordCheck,
+    SecurityCodeEnroll,
 }
 
 /// One endpoint.
@@ -370,6 +376,56 @@ pub static ROUTES: &[RouteSpec] = &[
         target: Some("instance"),
         summary: "Zero-touch: fulfil a catalog request ({table, sys_id}) with the job its item maps to, and resolve it",
     },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/accounts",
+        operation: Operation::Accounts,
+        access: Access::Role(Role::Viewer),
+        action: "accounts.list",
+        mutating: false,
+        target: None,
+        summary: "Directory accounts matching a text, with locked, disabled, must-change and expiry state",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/accounts/{domain}/{user}",
+        operation: Operation::AccountGet,
+        access: Access::Role(Role::Viewer),
+        action: "accounts.read",
+        mutating: false,
+        target: Some("account"),
+        summary: "One directory account and its state",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/password-policy",
+        operation: Operation::PasswordPolicy,
+        access: Access::Role(Role::Viewer),
+        action: "password_policy.read",
+        mutating: false,
+        target: None,
+        summary: "The rules a new password must meet, and the security-code attempt limits",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/api/v1/password-policy/check",
+        operation: Operation::PasswordCheck,
+        access: Access::Role(Role::Helpdesk),
+        action: "password_policy.check",
+        mutating: false,
+        target: None,
+        summary: "Check a candidate password for an account against the policy (nothing is stored)",
+    },
+    RouteSpec {
+        method: Method::PUT,
+        path: "/api/v1/accounts/{domain}/{user}/security-code",
+        operation: Operation::SecurityCodeEnroll,
+        access: Access::Role(Role::Admin),
+        action: "account.security_code.enroll",
+        mutating: true,
+        target: Some("account"),
+        summary: "Enrol the security code a user will give to verify a password reset (stored only as an Argon2 hash)",
+    },
 ];
 
 fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
@@ -404,6 +460,11 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         Operation::TicketNote => on(filter, super::tickets::note),
         Operation::TicketResolve => on(filter, super::tickets::resolve),
         Operation::ServiceNowRequest => on(filter, super::requests::fulfil),
+        Operation::Accounts => on(filter, super::accounts::list),
+        Operation::AccountGet => on(filter, super::accounts::get),
+        Operation::PasswordPolicy => on(filter, super::accounts::policy),
+        Operation::PasswordCheck => on(filter, super::accounts::check),
+        Operation::SecurityCodeEnroll => on(filter, super::accounts::enroll),
     }
 }
 

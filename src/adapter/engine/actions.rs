@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
+use super::account_params::{self, AccountOp};
 use crate::adapter::store::Role;
 use crate::cvad::MessageStyle;
 use crate::model::PowerAction;
@@ -19,6 +20,8 @@ pub enum TargetKind {
     Machine,
     /// A user (`DOMAIN\user`): expanded into one task per session when the job is created.
     User,
+    /// A directory account: the target's `site` names the domain, its `id` the account.
+    Account,
 }
 
 impl TargetKind {
@@ -27,6 +30,7 @@ impl TargetKind {
             TargetKind::Session => "session",
             TargetKind::Machine => "machine",
             TargetKind::User => "user",
+            TargetKind::Account => "account",
         }
     }
 }
@@ -102,6 +106,52 @@ pub static ACTIONS: &[ActionSpec] = &[
         params: "on (bool, required)",
         summary: "Turn a machine's maintenance mode on or off",
     },
+    ActionSpec {
+        name: "account.password_reset",
+        role: Role::Helpdesk,
+        target: TargetKind::Account,
+        params: "password (string; the new password, never stored) or generate (bool: the \
+                 adapter makes one and returns it once as temporary_password), must_change \
+                 (bool, default true), unlock (bool, default false), verification \
+                 ({\"method\":\"callback\",\"note\":…} or {\"method\":\"code\",\"code\":…}, \
+                 required); exactly one target",
+        summary: "Reset an account's password after verifying the requester",
+    },
+    ActionSpec {
+        name: "account.unlock",
+        role: Role::Helpdesk,
+        target: TargetKind::Account,
+        params: "none",
+        summary: "Clear an account's lockout",
+    },
+    ActionSpec {
+        name: "account.enable",
+        role: Role::Admin,
+        target: TargetKind::Account,
+        params: "none",
+        summary: "Enable an account",
+    },
+    ActionSpec {
+        name: "account.disable",
+        role: Role::Admin,
+        target: TargetKind::Account,
+        params: "none",
+        summary: "Disable an account",
+    },
+    ActionSpec {
+        name: "account.group_add",
+        role: Role::Admin,
+        target: TargetKind::Account,
+        params: "group (string: a group's name or DN)",
+        summary: "Add an account to a group",
+    },
+    ActionSpec {
+        name: "account.group_remove",
+        role: Role::Admin,
+        target: TargetKind::Account,
+        params: "group (string: a group's name or DN)",
+        summary: "Remove an account from a group",
+    },
 ];
 
 /// The action called `name`, if it exists.
@@ -140,6 +190,8 @@ pub enum Operation {
     Maintenance {
         on: bool,
     },
+    /// A directory change ([`super::account_params`]).
+    Account(AccountOp),
 }
 
 /// Longest message title and text accepted: what a Windows message box shows sensibly.
@@ -370,6 +422,9 @@ pub fn operation(action: &str, params: &Value) -> Result<Operation, String> {
                 on: bool_param(action, map, "on", None)?,
             })
         }
+        other if other.starts_with("account.") && lookup(other).is_some() => {
+            account_params::parse(action, map).map(Operation::Account)
+        }
         other => Err(format!("unknown action {other:?}; known: {}", names())),
     }
 }
@@ -403,6 +458,7 @@ pub fn normalized_params(op: &Operation) -> Value {
         } => json!({}),
         Operation::Power { force, .. } => json!({ "force": force }),
         Operation::Maintenance { on } => json!({ "on": on }),
+        Operation::Account(op) => account_params::normalized(op),
     }
 }
 
@@ -467,7 +523,13 @@ mod tests {
     #[test]
     fn roles_follow_the_brief() {
         for spec in ACTIONS {
-            let expected = if spec.name.starts_with("machine.") {
+            let admin = [
+                "account.enable",
+                "account.disable",
+                "account.group_add",
+                "account.group_remove",
+            ];
+            let expected = if spec.name.starts_with("machine.") || admin.contains(&spec.name) {
                 Role::Admin
             } else {
                 Role::Helpdesk

@@ -47,15 +47,19 @@
 //!   exponential backoff and jitter up to [`RetryPolicy::max_attempts`]; permanent ones (400,
 //!   403, 404) fail at once, except a 404 on a logoff: the session is gone, which is success.
 
+pub mod account_params;
+pub mod accounts;
 pub mod actions;
 mod escalate;
 pub mod events;
 pub mod expand;
 pub mod follow;
+pub mod lane;
 pub mod lease;
 pub mod rate;
 pub mod record;
 pub mod run;
+pub mod secrets;
 pub mod worker;
 
 use std::collections::BTreeMap;
@@ -172,6 +176,10 @@ pub struct EngineOptions {
     /// How long a clean shutdown waits for running tasks.
     pub shutdown_grace: Duration,
     pub after_action: Option<Arc<dyn AfterAction>>,
+    /// The directories `account.*` tasks run against, one lane per domain.
+    pub directories: crate::directory::Directories,
+    /// Attempt limits for the security codes a password reset checks.
+    pub verification: crate::accounts::verify::VerificationPolicy,
 }
 
 impl std::fmt::Debug for EngineOptions {
@@ -184,6 +192,7 @@ impl std::fmt::Debug for EngineOptions {
             .field("retry", &self.retry)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("after_action", &self.after_action.is_some())
+            .field("directories", &self.directories)
             .finish()
     }
 }
@@ -198,6 +207,8 @@ impl Default for EngineOptions {
             retry: RetryPolicy::default(),
             shutdown_grace: Duration::from_secs(10),
             after_action: None,
+            directories: crate::directory::Directories::default(),
+            verification: crate::accounts::verify::VerificationPolicy::default(),
         }
     }
 }
@@ -217,6 +228,8 @@ pub struct Shared {
     held: lease::Held,
     /// The queue into the engine's writer.
     recorder: record::Recorder,
+    /// Secrets of running jobs (new passwords, security codes), in memory only.
+    secrets: secrets::Vault,
 }
 
 /// What the API needs from the engine: the site clients (to expand `user.logoff`) and a way to
@@ -244,6 +257,11 @@ impl JobsHandle {
     /// The CVAD client of a site.
     pub fn client(&self, site: &str) -> Option<&CvadClient> {
         self.shared.sites.get(site).map(|s| &s.client)
+    }
+
+    /// Where a job's secrets wait for its tasks (see [`secrets`]).
+    pub fn secrets(&self) -> &secrets::Vault {
+        &self.shared.secrets
     }
 }
 
@@ -313,21 +331,31 @@ impl Engine {
             jobs: JobCache::default(),
             held: lease::Held::default(),
             recorder,
+            secrets: secrets::Vault::default(),
         });
         let writer = tokio::spawn(record::run(Arc::clone(&shared), queue));
         let renewer = tokio::spawn(lease::renew(Arc::clone(&shared)));
         let (stop, stopped) = watch::channel(false);
-        let workers = shared
+        let mut workers: Vec<JoinHandle<()>> = shared
             .sites
             .values()
             .map(|site| {
-                tokio::spawn(worker::site_worker(
+                tokio::spawn(lane::lane_worker(
                     Arc::clone(&shared),
                     Arc::clone(site),
                     stopped.clone(),
                 ))
             })
             .collect();
+        for directory in shared.options.directories.iter() {
+            let ctx =
+                accounts::DirectoryCtx::new(Arc::clone(directory), shared.options.verification);
+            workers.push(tokio::spawn(lane::lane_worker(
+                Arc::clone(&shared),
+                Arc::new(ctx),
+                stopped.clone(),
+            )));
+        }
         tracing::info!(owner = %shared.owner, sites = shared.sites.len(), "job engine started");
         let engine = Engine {
             handle: JobsHandle { shared },

@@ -31,8 +31,9 @@ const TRIES: u32 = 4;
 enum Msg {
     Write {
         write: TaskWrite,
-        /// The site, told to refresh its inventory if the write ends the task successfully.
-        site: Arc<SiteCtx>,
+        /// The site, told to refresh its inventory if the write ends the task successfully
+        /// (none for a directory's tasks).
+        site: Option<Arc<SiteCtx>>,
         committed: Option<oneshot::Sender<bool>>,
     },
     /// Answered once everything queued before it is committed.
@@ -56,9 +57,14 @@ impl Recorder {
 
     /// Queues a write for the next commit.
     pub fn submit(&self, site: &Arc<SiteCtx>, write: TaskWrite) {
+        self.submit_for(Some(site), write);
+    }
+
+    /// Queues a write of a task that may have no site (a directory's).
+    pub fn submit_for(&self, site: Option<&Arc<SiteCtx>>, write: TaskWrite) {
         let msg = Msg::Write {
             write,
-            site: Arc::clone(site),
+            site: site.map(Arc::clone),
             committed: None,
         };
         // The writer lives as long as the engine; after it stopped, nothing is recorded
@@ -72,7 +78,7 @@ impl Recorder {
         let (tx, rx) = oneshot::channel();
         let msg = Msg::Write {
             write,
-            site: Arc::clone(site),
+            site: Some(Arc::clone(site)),
             committed: Some(tx),
         };
         if self.queue.send(msg).is_err() {
@@ -92,7 +98,7 @@ impl Recorder {
 
 /// One queued write, as the writer keeps it while committing.
 struct Pending {
-    site: Arc<SiteCtx>,
+    site: Option<Arc<SiteCtx>>,
     committed: Option<oneshot::Sender<bool>>,
 }
 
@@ -158,8 +164,11 @@ async fn commit(shared: &Shared, writes: &[TaskWrite], pending: Vec<Pending>) {
         if let TaskWrite::End { task_id, end, .. } = write {
             // Ended (or not ours any more): its lease is not renewed again.
             shared.held.drop_task(*task_id);
-            if applied && matches!(end, TaskEnd::Succeeded { .. }) {
-                schedule_refresh(shared, &pending.site);
+            if applied
+                && matches!(end, TaskEnd::Succeeded { .. })
+                && let Some(site) = &pending.site
+            {
+                schedule_refresh(shared, site);
             }
         }
         if let Some(committed) = pending.committed {
@@ -169,6 +178,7 @@ async fn commit(shared: &Shared, writes: &[TaskWrite], pending: Vec<Pending>) {
     if let Some(recorded) = recorded {
         for job in recorded.jobs.iter().filter(|j| j.state.is_terminal()) {
             shared.jobs.forget(job.id);
+            shared.secrets.forget_job(job);
         }
     }
 }

@@ -24,6 +24,10 @@ use crate::cvad::wire::UpdateMachineRequest;
 use crate::cvad::{CvadError, JobRef, job_failure_hint};
 use crate::model::{PowerAction, PowerState, SessionState};
 
+/// Account actions run at a directory ([`super::accounts`]); the API never files them under
+/// a site, so this only shows for a task edited by hand.
+const NOT_A_SITE_ACTION: &str = "account actions run at a directory, not at a CVAD site";
+
 /// How an attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -115,6 +119,7 @@ impl TaskRun<'_> {
 
     async fn check(&self) -> Check {
         match self.op {
+            Operation::Account(_) => Check::End(Outcome::Failed(NOT_A_SITE_ACTION.into())),
             Operation::Logoff { .. } | Operation::Disconnect | Operation::Message { .. } => {
                 let session = {
                     let _call = self.site.pace().await;
@@ -251,6 +256,7 @@ impl TaskRun<'_> {
         let call = self.site.pace().await;
         let client = self.client();
         let started: Result<JobRef, CvadError> = match self.op {
+            Operation::Account(_) => return Outcome::Failed(NOT_A_SITE_ACTION.into()),
             Operation::Logoff { .. } => client.logoff_async(self.target).await,
             Operation::Disconnect => client.disconnect_async(self.target).await,
             Operation::Message { title, text, style } => {

@@ -1,31 +1,26 @@
-//! Per-site workers: claim due tasks in batches (the claim records each attempt's start), run
-//! each one ([`super::run`]) up to the site's concurrency, and hand how it went to the
-//! engine's writer ([`super::record`]). Leases are renewed for all of the engine's tasks at
-//! once ([`super::lease`]).
+//! CVAD sites as lanes of work ([`super::lane`]): each claimed task runs ([`super::run`]) up
+//! to the site's concurrency, and how it went goes to the engine's writer
+//! ([`super::record`]). Leases are renewed for all of the engine's tasks at once
+//! ([`super::lease`]).
 //!
 //! A site's `concurrency` limits CVAD calls in flight (as the config documents it): every call
 //! takes a slot ([`SiteCtx::pace`]), and a task waiting for its site job gives its task slot
 //! back ([`TaskSlot::release`]) so the next task can act meanwhile.
-//!
-//! The worker claims ahead: up to `concurrency` tasks beyond the free slots wait, claimed, for
-//! a slot, so a bulk job's claims come a batch at a time instead of one per freed slot. Those
-//! tasks have sent nothing; when the worker stops or the site is disabled they are given back
-//! ([`crate::adapter::store::JobStore::release_tasks`]), and one whose job was cancelled
-//! meanwhile is cancelled without acting.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, SemaphorePermit, watch};
-use tokio::task::JoinSet;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::actions::{self, Operation};
 use super::follow::JobWatch;
-use super::lease::{self, LeaseLost};
+use super::lane::{Claimed, Lane};
+use super::lease;
 use super::rate::TokenBucket;
 use super::run::{Outcome, TaskRun};
 use super::{AttemptEnd, AttemptRecord, EngineOptions, Shared};
@@ -70,6 +65,14 @@ pub struct TaskSlot {
 }
 
 impl TaskSlot {
+    /// A slot holding `permit`; giving it back notifies `freed`.
+    pub(super) fn new(permit: OwnedSemaphorePermit, freed: &Arc<Notify>) -> TaskSlot {
+        TaskSlot {
+            permit: std::sync::Mutex::new(Some(permit)),
+            freed: Arc::clone(freed),
+        }
+    }
+
     /// Gives the place back while the task only waits (for its site job, or for a session to
     /// go), and wakes the worker to start the next task.
     pub fn release(&self) {
@@ -85,10 +88,14 @@ impl TaskSlot {
 
 /// What the engine knows about a job while running its tasks.
 #[derive(Debug, Clone)]
-struct JobInfo {
+pub(super) struct JobInfo {
     /// The job's action as stored, for the attempt observer.
-    action: String,
-    op: Result<Operation, String>,
+    pub action: String,
+    pub op: Result<Operation, String>,
+    /// As stored (no secrets; a password reset's `secret_ref` names its secrets).
+    pub params: serde_json::Value,
+    /// The API client that asked (the operator, for verification records).
+    pub requested_by: String,
     cancel_requested: bool,
     checked: Instant,
 }
@@ -110,7 +117,20 @@ impl JobCache {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    async fn info(&self, shared: &Shared, job_id: Uuid, fresh: bool) -> Result<JobInfo, String> {
+    /// Whether the job was cancelled (re-read at most once a second).
+    pub(super) async fn cancel_requested(&self, shared: &Shared, job_id: Uuid) -> bool {
+        self.info(shared, job_id, true)
+            .await
+            .map(|i| i.cancel_requested)
+            .unwrap_or(false)
+    }
+
+    pub(super) async fn info(
+        &self,
+        shared: &Shared,
+        job_id: Uuid,
+        fresh: bool,
+    ) -> Result<JobInfo, String> {
         if let Some(info) = self.lock().get(&job_id)
             && (!fresh || info.checked.elapsed() < CANCEL_RECHECK)
         {
@@ -124,6 +144,8 @@ impl JobCache {
         let info = JobInfo {
             op: actions::task_operation(&job.action, &job.params),
             action: job.action,
+            params: job.params,
+            requested_by: job.requested_by,
             cancel_requested: job.cancel_requested_at.is_some(),
             checked: Instant::now(),
         };
@@ -189,10 +211,8 @@ impl TaskEnv {
     pub async fn cancel_requested(&self) -> bool {
         self.shared
             .jobs
-            .info(&self.shared, self.job_id, true)
+            .cancel_requested(&self.shared, self.job_id)
             .await
-            .map(|i| i.cancel_requested)
-            .unwrap_or(false)
     }
 
     fn site_job(&self) -> Option<String> {
@@ -206,173 +226,26 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Whether the site takes actions now: the operator's stored switch, else the config.
-async fn site_enabled(shared: &Shared, site: &SiteCtx) -> bool {
-    match shared.store.site_flags().await {
-        Ok(flags) => flags
-            .iter()
-            .find(|f| f.name == site.name)
-            .map_or(site.enabled_in_config, |f| f.enabled),
-        Err(e) => {
-            // Without the store nothing can be claimed anyway; acting blind is not an option.
-            tracing::warn!(site = %site.name, error = %e, "cannot read site switches");
-            false
-        }
+impl Lane for SiteCtx {
+    fn name(&self) -> &str {
+        &self.name
     }
-}
 
-/// A claimed task waiting for a slot, with the flag that says its lease was lost.
-struct Claimed {
-    task: ClaimedTask,
-    lost: LeaseLost,
-}
+    fn concurrency(&self) -> u32 {
+        self.concurrency
+    }
 
-/// The loop of one site: claim, run, repeat until stopped; then let running tasks finish for
-/// the grace period and abandon the rest (their leases expire and a later engine resumes them).
-pub async fn site_worker(shared: Arc<Shared>, site: Arc<SiteCtx>, mut stop: watch::Receiver<bool>) {
-    let concurrency = site.concurrency.max(1) as usize;
-    let every = shared.options.claim_interval;
-    let permits = Arc::new(Semaphore::new(concurrency));
-    let freed = Arc::new(Notify::new());
-    let mut ready: VecDeque<Claimed> = VecDeque::new();
-    let mut running: JoinSet<()> = JoinSet::new();
-    let mut enabled = false;
-    let mut checked: Option<Instant> = None;
-    // When a claim last found fewer due tasks than it asked for: no claim again until woken
-    // or a claim interval later, so tasks ending do not each cost an empty claim.
-    let mut drained: Option<Instant> = None;
-    let mut woken = true;
-    let mut disabled_logged = false;
-    loop {
-        if *stop.borrow() {
-            break;
-        }
-        while running.try_join_next().is_some() {}
-        let free = permits.available_permits();
-        let refill = ready.len() < free + concurrency.div_ceil(2);
-        let quiet = !woken && drained.is_some_and(|at| at.elapsed() < every);
-        let claim = refill && !quiet;
-        if claim || checked.is_none_or(|at| at.elapsed() >= every) {
-            enabled = site_enabled(&shared, &site).await;
-            checked = Some(Instant::now());
-        }
-        if enabled {
-            disabled_logged = false;
-            // Tasks claimed ahead start before the next claim: a claim waits for the store's
-            // one writer (behind a group commit of outcomes), and free slots should not.
-            start_ready(&shared, &site, &permits, &freed, &mut ready, &mut running);
-            if claim {
-                let free = permits.available_permits();
-                let limit = (free + concurrency).saturating_sub(ready.len());
-                claim_into(&shared, &site, limit, &mut ready, &mut drained).await;
-                start_ready(&shared, &site, &permits, &freed, &mut ready, &mut running);
-            }
-        } else {
-            give_back(&shared, &mut ready).await;
-            if !disabled_logged {
-                // Chosen behaviour: tasks of a disabled site wait (queued) until it is enabled
-                // or the job is cancelled; they do not fail, since disabling is usually
-                // maintenance.
-                tracing::info!(site = %site.name, "site disabled: its tasks wait");
-                disabled_logged = true;
-            }
-        }
-        woken = false;
-        tokio::select! {
-            _ = shared.wake.notified() => woken = true,
-            _ = freed.notified() => {}
-            _ = tokio::time::sleep(every) => woken = true,
-            _ = stop.changed() => {}
-            Some(_) = running.join_next(), if !running.is_empty() => {}
-        }
+    fn enabled_in_config(&self) -> bool {
+        self.enabled_in_config
     }
-    give_back(&shared, &mut ready).await;
-    let drained = tokio::time::timeout(shared.options.shutdown_grace, async {
-        while running.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!(
-            site = %site.name,
-            left = running.len(),
-            "tasks still running at shutdown are left to their leases; the next start resumes them"
-        );
-    }
-}
 
-/// Starts claimed tasks while the site has free task slots.
-fn start_ready(
-    shared: &Arc<Shared>,
-    site: &Arc<SiteCtx>,
-    permits: &Arc<Semaphore>,
-    freed: &Arc<Notify>,
-    ready: &mut VecDeque<Claimed>,
-    running: &mut JoinSet<()>,
-) {
-    while !ready.is_empty() {
-        let Ok(permit) = Arc::clone(permits).try_acquire_owned() else {
-            break;
-        };
-        let Some(next) = ready.pop_front() else {
-            break;
-        };
-        let slot = TaskSlot {
-            permit: std::sync::Mutex::new(Some(permit)),
-            freed: Arc::clone(freed),
-        };
-        running.spawn(run_claimed(
-            Arc::clone(shared),
-            Arc::clone(site),
-            next,
-            slot,
-        ));
-    }
-}
-
-/// Claims up to `limit` tasks into `ready`, their leases held from now on.
-async fn claim_into(
-    shared: &Shared,
-    site: &SiteCtx,
-    limit: usize,
-    ready: &mut VecDeque<Claimed>,
-    drained: &mut Option<Instant>,
-) {
-    if limit == 0 {
-        return;
-    }
-    let limit32 = u32::try_from(limit).unwrap_or(u32::MAX);
-    match shared
-        .store
-        .claim_attempts(&site.name, &shared.owner, limit32, shared.options.lease)
-        .await
-    {
-        Ok(tasks) => {
-            *drained = (tasks.len() < limit).then(Instant::now);
-            for task in tasks {
-                let lost = shared.held.hold(task.task.id);
-                ready.push_back(Claimed { task, lost });
-            }
-        }
-        Err(e) => tracing::warn!(site = %site.name, error = %e, "claiming tasks failed"),
-    }
-}
-
-/// Gives back claimed tasks that never started. A task whose claim closed an interrupted
-/// attempt keeps that mark: it is left to its lease instead, and resumed with a check.
-async fn give_back(shared: &Shared, ready: &mut VecDeque<Claimed>) {
-    if ready.is_empty() {
-        return;
-    }
-    let mut fresh = Vec::new();
-    for claimed in ready.drain(..) {
-        let id = claimed.task.task.id;
-        shared.held.drop_task(id);
-        if !claimed.task.interrupted {
-            fresh.push(id);
-        }
-    }
-    if let Err(e) = shared.store.release_tasks(&shared.owner, &fresh).await {
-        tracing::warn!(tasks = fresh.len(), error = %e, "cannot give tasks back; they are claimed again when their leases lapse");
+    fn run(
+        self: &Arc<Self>,
+        shared: Arc<Shared>,
+        claimed: Claimed,
+        slot: TaskSlot,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        run_claimed(shared, Arc::clone(self), claimed, slot)
     }
 }
 
@@ -439,19 +312,28 @@ async fn run_claimed(shared: Arc<Shared>, site: Arc<SiteCtx>, claimed: Claimed, 
         attempt,
         started,
     };
-    record(&shared, &site, task.id, ended, outcome, env.site_job());
+    record(
+        &shared,
+        (&site.name, Some(&site)),
+        task.id,
+        ended,
+        outcome,
+        env.site_job(),
+    );
 }
 
 /// Which attempt of which action ended, and when it started.
-struct Ended<'a> {
-    action: &'a str,
-    attempt: u32,
-    started: Instant,
+pub(super) struct Ended<'a> {
+    pub action: &'a str,
+    pub attempt: u32,
+    pub started: Instant,
 }
 
-fn record(
+/// Hands an attempt's outcome to the writer. `lane` is the task's lane name and, for a CVAD
+/// site, the site (told to refresh its inventory after a success).
+pub(super) fn record(
     shared: &Shared,
-    site: &Arc<SiteCtx>,
+    lane: (&str, Option<&Arc<SiteCtx>>),
     task_id: i64,
     ended: Ended<'_>,
     outcome: Outcome,
@@ -469,7 +351,7 @@ fn record(
             Outcome::LeaseLost => AttemptEnd::LeaseLost,
         };
         observer.attempt_ended(&AttemptRecord {
-            site: &site.name,
+            site: lane.0,
             action: ended.action,
             end,
             elapsed: ended.started.elapsed(),
@@ -491,8 +373,8 @@ fn record(
             return;
         }
     };
-    shared.recorder.submit(
-        site,
+    shared.recorder.submit_for(
+        lane.1,
         TaskWrite::End {
             task_id,
             end,

@@ -10,6 +10,7 @@
 //! first, since a session that started seconds ago is otherwise not found.
 
 mod matching;
+mod password;
 mod power;
 mod recipes;
 #[cfg(test)]
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::adapter::inventory::SiteData;
+use crate::secret::Secret;
 
 /// The requester as ServiceNow knows them (`sys_user`), resolved by the caller.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -37,11 +39,33 @@ pub struct Person {
 /// What the caller read: the catalog item's name, its variables (name → value as ServiceNow
 /// stores it) and the person the `requested_for` variable (or, without one, the requested
 /// item's `requested_for` field) points to.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// `Debug` hides the values of the variables a recipe treats as secrets (the masked
+/// `security_code` and `new_password`, and any variable named like a password).
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct CatalogRequest {
     pub item: String,
     pub variables: BTreeMap<String, String>,
     pub requested_for: Option<Person>,
+}
+
+impl fmt::Debug for CatalogRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let variables: BTreeMap<&str, &str> = self
+            .variables
+            .iter()
+            .map(|(k, v)| {
+                let secret = password::MASKED_VARIABLES.contains(&k.as_str())
+                    || k.to_ascii_lowercase().contains("password");
+                (k.as_str(), if secret { "***" } else { v.as_str() })
+            })
+            .collect();
+        f.debug_struct("CatalogRequest")
+            .field("item", &self.item)
+            .field("variables", &variables)
+            .field("requested_for", &self.requested_for)
+            .finish()
+    }
 }
 
 /// One target of the planned job.
@@ -64,6 +88,37 @@ pub struct Plan {
     pub params: Value,
     /// One line for the work note: what will be done to what.
     pub summary: String,
+    /// Secret parameters (a security code, a new password) by their place in the job
+    /// request's params (`verification.code`, `password`). Never part of [`Plan::params`]:
+    /// those are stored, logged and quoted in work notes. See [`Plan::request_params`].
+    pub secret_params: Vec<(String, Secret)>,
+    /// Masked variables the request carried, which the caller must clear in ServiceNow once
+    /// it has read them (whether or not the job then runs).
+    pub clear_variables: Vec<String>,
+}
+
+impl Plan {
+    /// The params for the job request, secrets included: give them to the engine only, which
+    /// takes the secrets out before it stores anything
+    /// (`crate::adapter::engine::account_params::take_secrets`). Never log or store this value.
+    pub fn request_params(&self) -> Value {
+        let mut params = self.params.clone();
+        for (path, secret) in &self.secret_params {
+            let mut node = &mut params;
+            let mut parts = path.split('.').peekable();
+            while let Some(part) = parts.next() {
+                let Value::Object(map) = node else { break };
+                if parts.peek().is_none() {
+                    map.insert(part.to_owned(), Value::String(secret.expose().to_owned()));
+                    break;
+                }
+                node = map
+                    .entry(part.to_owned())
+                    .or_insert_with(|| Value::Object(Default::default()));
+            }
+        }
+        params
+    }
 }
 
 /// Why a request is left to a person. `Display` is a sentence for an operator's work note.
@@ -143,8 +198,15 @@ pub(crate) const RESET_SESSION: &str = "Reset a session";
 pub(crate) const RESET_OTHER: &str = "Reset a session for other users";
 pub(crate) const POWER: &str = "Power manage VDI desktops";
 pub(crate) const TROUBLESHOOT: &str = "Troubleshoot and report app and desktop failures";
+pub(crate) const RESET_PASSWORD: &str = "Reset my password";
 
-const RECIPES: &[&str] = &[RESET_SESSION, RESET_OTHER, POWER, TROUBLESHOOT];
+const RECIPES: &[&str] = &[
+    RESET_SESSION,
+    RESET_OTHER,
+    POWER,
+    TROUBLESHOOT,
+    RESET_PASSWORD,
+];
 
 /// The Citrix ITSM catalog's other items, and what they need that deskbridge does not have.
 const NOT_YET: &[(&str, &str)] = &[
@@ -157,10 +219,6 @@ const NOT_YET: &[(&str, &str)] = &[
         "Request applications",
         "granting applications changes application group membership, which deskbridge has no \
          action for",
-    ),
-    (
-        "Reset my password",
-        "password resets need the directory connection, which deskbridge does not have yet",
     ),
     (
         "Unlock my account",
@@ -221,6 +279,23 @@ pub fn plan(
         map: &request.variables,
     };
     recipes::run(item, &vars, request.requested_for.as_ref(), &sites)
+}
+
+/// [`plan`], knowing the NetBIOS names of the directories the adapter is configured with: a
+/// password reset for a bare user name (or a UPN) then finds its domain among them.
+pub fn plan_in(
+    request: &CatalogRequest,
+    sites: &[(String, Arc<SiteData>)],
+    domains: &[String],
+) -> Result<Plan, NotAutomatable> {
+    if recipe_for(&request.item) == Some(RESET_PASSWORD) {
+        let vars = Vars {
+            item: RESET_PASSWORD,
+            map: &request.variables,
+        };
+        return password::reset_password(&vars, request.requested_for.as_ref(), domains);
+    }
+    plan(request, sites)
 }
 
 /// The request's variables, looked up by name for one item.

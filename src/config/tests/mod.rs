@@ -1,6 +1,8 @@
 //! Tests of the whole loader: defaults, conversions, warnings, and that secret values never
 //! appear in `Debug` output. Error classes are in `errors.rs`; the helpers here serve both.
 
+mod accounts;
+mod directories;
 mod errors;
 
 use super::*;

@@ -10,9 +10,13 @@ use super::super::AppState;
 use super::super::error::ApiError;
 use super::super::guard::Caller;
 use super::{CreateJob, MAX_ID, MAX_TARGETS};
-use crate::adapter::engine::actions::{self, ActionSpec, TargetKind};
-use crate::adapter::engine::expand;
+use crate::adapter::engine::account_params::{
+    self, AccountOp, JobSecrets, PasswordSource, Verification,
+};
+use crate::adapter::engine::actions::{self, ActionSpec, Operation, TargetKind};
+use crate::adapter::engine::{accounts, expand, secrets};
 use crate::adapter::store::{JobDetail, NewJob, NewTask};
+use crate::directory::account_name;
 
 pub(super) fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
@@ -41,13 +45,22 @@ fn check_text(what: &str, value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A checked request: the action, what its tasks run, the parameters to store (no secrets)
+/// and the secrets taken out of them.
+pub(super) struct Checked {
+    pub spec: &'static ActionSpec,
+    pub op: Operation,
+    pub params: Value,
+    pub secrets: JobSecrets,
+}
+
 /// Everything about the request that needs no site: the action, role, targets, params,
-/// ticket and key. Returns the action and the parameters to store.
+/// ticket and key.
 pub(super) fn validate(
     state: &AppState,
     caller: &Caller,
     body: &CreateJob,
-) -> Result<(&'static ActionSpec, Value), ApiError> {
+) -> Result<Checked, ApiError> {
     let spec = actions::lookup(&body.action).ok_or_else(|| {
         invalid(format!(
             "unknown action {:?}; known actions: {}",
@@ -68,7 +81,21 @@ pub(super) fn validate(
     let mut seen = HashSet::new();
     for (i, t) in body.targets.iter().enumerate() {
         check_text(&format!("targets[{i}].id"), &t.id)?;
-        if !state.config.sites.iter().any(|s| s.name == t.site) {
+        if spec.target == TargetKind::Account {
+            if state.directories.get(&t.site).is_none() {
+                let known = state.directories.domains();
+                return Err(invalid(format!(
+                    "targets[{i}]: no directory for domain {:?} (for account actions a target's \
+                     site names the domain); configured: {}",
+                    t.site,
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                )));
+            }
+        } else if !state.config.sites.iter().any(|s| s.name == t.site) {
             let known: Vec<&str> = state.config.sites.iter().map(|s| s.name.as_str()).collect();
             return Err(invalid(format!(
                 "targets[{i}]: unknown site {:?}; the configured sites are: {}",
@@ -85,7 +112,40 @@ pub(super) fn validate(
             )));
         }
     }
-    let op = actions::operation(spec.name, &body.params).map_err(invalid)?;
+    let mut raw = body.params.clone();
+    let secrets = if spec.target == TargetKind::Account {
+        account_params::take_secrets(spec.name, &mut raw).map_err(invalid)?
+    } else {
+        JobSecrets::default()
+    };
+    let op = actions::operation(spec.name, &raw).map_err(invalid)?;
+    if let Operation::Account(AccountOp::PasswordReset {
+        source,
+        verification,
+        ..
+    }) = &op
+    {
+        if body.targets.len() != 1 {
+            return Err(invalid(format!(
+                "{} takes exactly one target (one account per reset); got {}",
+                spec.name,
+                body.targets.len()
+            )));
+        }
+        if *source == PasswordSource::Provided && secrets.password.is_none() {
+            return Err(invalid(format!(
+                "{} needs params.password (the new password) or params.generate = true",
+                spec.name
+            )));
+        }
+        if *verification == Verification::Code && secrets.code.is_none() {
+            return Err(invalid(format!(
+                "params.verification.code of {} is missing: give the security code the \
+                 requester read out",
+                spec.name
+            )));
+        }
+    }
     if let Some((role, why)) = actions::params_role(&op)
         && !caller.role.allows(role)
     {
@@ -135,7 +195,12 @@ pub(super) fn validate(
     if let Some(key) = &body.idempotency_key {
         check_text("idempotency_key", key)?;
     }
-    Ok((spec, params))
+    Ok(Checked {
+        spec,
+        op,
+        params,
+        secrets,
+    })
 }
 
 /// The tasks of the job; `user.logoff` asks each user's site for the user's sessions.
@@ -144,6 +209,19 @@ pub(super) async fn tasks_for(
     spec: &ActionSpec,
     body: &CreateJob,
 ) -> Result<Vec<NewTask>, ApiError> {
+    if spec.target == TargetKind::Account {
+        // A domain's tasks run in its directory's own lane; the account as the directory
+        // knows it (`LAB\sam` → `sam`).
+        return Ok(body
+            .targets
+            .iter()
+            .map(|t| NewTask {
+                site: accounts::lane_name(&t.site),
+                target_id: account_name(&t.id).to_owned(),
+                display_name: format!("{}\\{}", t.site.to_ascii_uppercase(), account_name(&t.id)),
+            })
+            .collect());
+    }
     if spec.target != TargetKind::User {
         return Ok(body
             .targets
@@ -208,7 +286,18 @@ pub(super) fn same_request(
     new: &NewJob,
 ) -> bool {
     let job = &existing.job;
-    if job.action != spec.name || &job.params != params || job.ticket != new.ticket {
+    // A repeated password reset carries a new secret reference; what it asks is the same.
+    let without_ref = |p: &Value| {
+        let mut p = p.clone();
+        if let Value::Object(map) = &mut p {
+            map.remove(secrets::SECRET_REF);
+        }
+        p
+    };
+    if job.action != spec.name
+        || without_ref(&job.params) != without_ref(params)
+        || job.ticket != new.ticket
+    {
         return false;
     }
     if spec.target == TargetKind::User {

@@ -86,6 +86,25 @@ pub struct JobView {
     /// ("resolve: written to INC0010001", "job started: not written (conflict): …").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ticket_status: Option<String>,
+    /// Only in the answer that created a password reset with `generate`: the password the
+    /// adapter made, shown this once and kept nowhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temporary_password: Option<ShownOnce>,
+}
+
+/// A secret that goes into one answer and nowhere else: serialized as itself, printed as `***`.
+pub struct ShownOnce(pub crate::secret::Secret);
+
+impl std::fmt::Debug for ShownOnce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ShownOnce(***)")
+    }
+}
+
+impl Serialize for ShownOnce {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.expose())
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -137,6 +156,7 @@ pub(super) fn job_view(job: Job, tasks: Option<Vec<TaskView>>, raw: Option<&[Tas
         error,
         tasks,
         ticket_status: None,
+        temporary_password: None,
     }
 }
 

@@ -266,5 +266,7 @@ pub(super) fn power(
             machine.name,
             group_name(machine)
         ),
+        secret_params: Vec::new(),
+        clear_variables: Vec::new(),
     })
 }

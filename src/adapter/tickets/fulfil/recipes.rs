@@ -9,8 +9,8 @@ use serde_json::json;
 use super::matching::{Who, describe, list, machine_of, norm, session_runs, sessions_of, short};
 use super::power::{self, Power, check_power, group_name};
 use super::{
-    NotAutomatable, POWER, Person, Plan, PlanTarget, RESET_OTHER, RESET_SESSION, TROUBLESHOOT,
-    Vars, quote,
+    NotAutomatable, POWER, Person, Plan, PlanTarget, RESET_OTHER, RESET_PASSWORD, RESET_SESSION,
+    TROUBLESHOOT, Vars, quote,
 };
 use crate::adapter::inventory::SiteData;
 use crate::model::{Machine, Session, SessionSupport, SessionType};
@@ -37,6 +37,7 @@ pub(super) fn run(
         }
         POWER => power::power(vars, requester, sites),
         TROUBLESHOOT => troubleshoot(vars, requester, sites),
+        RESET_PASSWORD => super::password::reset_password(vars, requester, &[]),
         // Only reached if a name joins RECIPES without an arm here.
         other => Err(NotAutomatable::UnknownItem {
             item: other.to_owned(),
@@ -258,6 +259,8 @@ fn reset(
         ),
         targets,
         params: json!({}),
+        secret_params: Vec::new(),
+        clear_variables: Vec::new(),
     })
 }
 
@@ -350,5 +353,7 @@ fn restart_hosts(who: &Who, resource: &str, sites: &Sites<'_>) -> Result<Plan, N
             })
             .collect(),
         params: restart.params(),
+        secret_params: Vec::new(),
+        clear_variables: Vec::new(),
     })
 }

@@ -140,7 +140,14 @@ pub const ITEMS: &[ItemDef] = &[
         group: IDENTITY,
         vars: &[
             var("requested_for", "User", REFERENCE, true),
-            var("new_password", "New password", MASKED, true),
+            var("user", "Account (DOMAIN\\user or user)", TEXT, true),
+            var("security_code", "Your security code", MASKED, true),
+            var(
+                "new_password",
+                "New password (empty: a temporary one is issued)",
+                MASKED,
+                false,
+            ),
             var("unlock_account", "Also unlock the account", YES_NO, false),
         ],
     },

@@ -1,0 +1,205 @@
+//! The claim loop every lane of work shares: a CVAD site ([`super::worker::SiteCtx`]) or a
+//! directory ([`super::accounts::DirectoryCtx`]). It claims due tasks in batches (the claim
+//! records each attempt's start), starts them up to the lane's concurrency, and gives back
+//! claimed tasks it could not start.
+//!
+//! The loop claims ahead: up to `concurrency` tasks beyond the free slots wait, claimed, for
+//! a slot, so a bulk job's claims come a batch at a time instead of one per freed slot. Those
+//! tasks have sent nothing; when the worker stops or the lane is disabled they are given back
+//! ([`crate::adapter::store::JobStore::release_tasks`]), and one whose job was cancelled
+//! meanwhile is cancelled without acting.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::Shared;
+use super::lease::LeaseLost;
+use super::worker::TaskSlot;
+use crate::adapter::store::ClaimedTask;
+
+/// Where a task runs: its name in the store (the tasks' `site` column), its concurrency, and
+/// how one claimed task is run to the end of its attempt.
+pub trait Lane: Send + Sync + 'static {
+    fn name(&self) -> &str;
+    fn concurrency(&self) -> u32;
+    /// Whether the lane takes work when no operator switch says otherwise.
+    fn enabled_in_config(&self) -> bool;
+    /// Runs the task and hands its outcome to the engine's writer.
+    fn run(
+        self: &Arc<Self>,
+        shared: Arc<Shared>,
+        claimed: Claimed,
+        slot: TaskSlot,
+    ) -> impl Future<Output = ()> + Send + 'static;
+}
+
+/// Whether the site takes actions now: the operator's stored switch, else the config.
+async fn site_enabled<L: Lane>(shared: &Shared, lane: &L) -> bool {
+    match shared.store.site_flags().await {
+        Ok(flags) => flags
+            .iter()
+            .find(|f| f.name == lane.name())
+            .map_or(lane.enabled_in_config(), |f| f.enabled),
+        Err(e) => {
+            // Without the store nothing can be claimed anyway; acting blind is not an option.
+            tracing::warn!(site = %lane.name(), error = %e, "cannot read site switches");
+            false
+        }
+    }
+}
+
+/// A claimed task waiting for a slot, with the flag that says its lease was lost.
+pub struct Claimed {
+    pub task: ClaimedTask,
+    pub lost: LeaseLost,
+}
+
+/// The loop of one lane: claim, run, repeat until stopped; then let running tasks finish for
+/// the grace period and abandon the rest (their leases expire and a later engine resumes them).
+pub async fn lane_worker<L: Lane>(
+    shared: Arc<Shared>,
+    site: Arc<L>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let concurrency = site.concurrency().max(1) as usize;
+    let every = shared.options.claim_interval;
+    let permits = Arc::new(Semaphore::new(concurrency));
+    let freed = Arc::new(Notify::new());
+    let mut ready: VecDeque<Claimed> = VecDeque::new();
+    let mut running: JoinSet<()> = JoinSet::new();
+    let mut enabled = false;
+    let mut checked: Option<Instant> = None;
+    // When a claim last found fewer due tasks than it asked for: no claim again until woken
+    // or a claim interval later, so tasks ending do not each cost an empty claim.
+    let mut drained: Option<Instant> = None;
+    let mut woken = true;
+    let mut disabled_logged = false;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        while running.try_join_next().is_some() {}
+        let free = permits.available_permits();
+        let refill = ready.len() < free + concurrency.div_ceil(2);
+        let quiet = !woken && drained.is_some_and(|at| at.elapsed() < every);
+        let claim = refill && !quiet;
+        if claim || checked.is_none_or(|at| at.elapsed() >= every) {
+            enabled = site_enabled(&shared, site.as_ref()).await;
+            checked = Some(Instant::now());
+        }
+        if enabled {
+            disabled_logged = false;
+            // Tasks claimed ahead start before the next claim: a claim waits for the store's
+            // one writer (behind a group commit of outcomes), and free slots should not.
+            start_ready(&shared, &site, &permits, &freed, &mut ready, &mut running);
+            if claim {
+                let free = permits.available_permits();
+                let limit = (free + concurrency).saturating_sub(ready.len());
+                claim_into(&shared, site.as_ref(), limit, &mut ready, &mut drained).await;
+                start_ready(&shared, &site, &permits, &freed, &mut ready, &mut running);
+            }
+        } else {
+            give_back(&shared, &mut ready).await;
+            if !disabled_logged {
+                // Chosen behaviour: tasks of a disabled site wait (queued) until it is enabled
+                // or the job is cancelled; they do not fail, since disabling is usually
+                // maintenance.
+                tracing::info!(site = %site.name(), "site disabled: its tasks wait");
+                disabled_logged = true;
+            }
+        }
+        woken = false;
+        tokio::select! {
+            _ = shared.wake.notified() => woken = true,
+            _ = freed.notified() => {}
+            _ = tokio::time::sleep(every) => woken = true,
+            _ = stop.changed() => {}
+            Some(_) = running.join_next(), if !running.is_empty() => {}
+        }
+    }
+    give_back(&shared, &mut ready).await;
+    let drained = tokio::time::timeout(shared.options.shutdown_grace, async {
+        while running.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            site = %site.name(),
+            left = running.len(),
+            "tasks still running at shutdown are left to their leases; the next start resumes them"
+        );
+    }
+}
+
+/// Starts claimed tasks while the site has free task slots.
+fn start_ready<L: Lane>(
+    shared: &Arc<Shared>,
+    site: &Arc<L>,
+    permits: &Arc<Semaphore>,
+    freed: &Arc<Notify>,
+    ready: &mut VecDeque<Claimed>,
+    running: &mut JoinSet<()>,
+) {
+    while !ready.is_empty() {
+        let Ok(permit) = Arc::clone(permits).try_acquire_owned() else {
+            break;
+        };
+        let Some(next) = ready.pop_front() else {
+            break;
+        };
+        let slot = TaskSlot::new(permit, freed);
+        running.spawn(site.run(Arc::clone(shared), next, slot));
+    }
+}
+
+/// Claims up to `limit` tasks into `ready`, their leases held from now on.
+async fn claim_into<L: Lane>(
+    shared: &Shared,
+    site: &L,
+    limit: usize,
+    ready: &mut VecDeque<Claimed>,
+    drained: &mut Option<Instant>,
+) {
+    if limit == 0 {
+        return;
+    }
+    let limit32 = u32::try_from(limit).unwrap_or(u32::MAX);
+    match shared
+        .store
+        .claim_attempts(site.name(), &shared.owner, limit32, shared.options.lease)
+        .await
+    {
+        Ok(tasks) => {
+            *drained = (tasks.len() < limit).then(Instant::now);
+            for task in tasks {
+                let lost = shared.held.hold(task.task.id);
+                ready.push_back(Claimed { task, lost });
+            }
+        }
+        Err(e) => tracing::warn!(site = %site.name(), error = %e, "claiming tasks failed"),
+    }
+}
+
+/// Gives back claimed tasks that never started. A task whose claim closed an interrupted
+/// attempt keeps that mark: it is left to its lease instead, and resumed with a check.
+async fn give_back(shared: &Shared, ready: &mut VecDeque<Claimed>) {
+    if ready.is_empty() {
+        return;
+    }
+    let mut fresh = Vec::new();
+    for claimed in ready.drain(..) {
+        let id = claimed.task.task.id;
+        shared.held.drop_task(id);
+        if !claimed.task.interrupted {
+            fresh.push(id);
+        }
+    }
+    if let Err(e) = shared.store.release_tasks(&shared.owner, &fresh).await {
+        tracing::warn!(tasks = fresh.len(), error = %e, "cannot give tasks back; they are claimed again when their leases lapse");
+    }
+}

@@ -125,6 +125,7 @@ fn job_done(event: &StreamEvent, job: Uuid) -> Option<i64> {
 
 fn logoff(session: &Session, key: &IdempotencyKey) -> JobRequest {
     JobRequest {
+        secrets: Vec::new(),
         action: "session.logoff".to_owned(),
         targets: vec![Target {
             site: "London".to_owned(),

@@ -350,3 +350,122 @@ fn adapter_away_keeps_the_data_and_says_so() {
     assert!(matches!(app.link, Link::Away { .. }));
     insta::assert_snapshot!(screen(&mut app, 100, 12));
 }
+
+/// The users view with Ada, `P` pressed, the policy loaded and `typed` typed.
+fn password_dialog(typed: &str) -> App {
+    let mut app = app();
+    let ada = convert::user(&deskbridge::console::client::UserRow {
+        user_name: "LAB\\ada".into(),
+        upn: "ada@lab.example".into(),
+        display_name: "Ada Lovelace".into(),
+        sessions: 2,
+        machines: 1,
+        sites: vec!["London".into()],
+    });
+    show(&mut app, View::Users, vec![ada]);
+    key(&mut app, KeyCode::Char('P'));
+    app.update(
+        Msg::PolicyLoaded(Ok(
+            Box::new(deskbridge::accounts::PasswordPolicy::default()),
+        )),
+        now(),
+    );
+    for c in typed.chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    app
+}
+
+#[test]
+fn password_dialog_masked_with_live_policy_feedback() {
+    let mut app = password_dialog("lovelace2");
+    let screen = screen(&mut app, 100, 30);
+    assert!(!screen.contains("lovelace2"), "the password is masked");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn password_dialog_revealed_and_accepted() {
+    let mut app = password_dialog("Quartz-Orbit-93!");
+    app.update(
+        Msg::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)),
+        now(),
+    );
+    let screen = screen(&mut app, 100, 30);
+    assert!(screen.contains("Quartz-Orbit-93!"), "ctrl-r reveals it");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn password_dialog_generating_with_a_security_code() {
+    let mut app = password_dialog("");
+    for code in [KeyCode::Tab, KeyCode::Char(' ')] {
+        key(&mut app, code);
+    }
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Tab);
+    }
+    key(&mut app, KeyCode::Char(' '));
+    key(&mut app, KeyCode::Tab);
+    for c in "482913".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    let screen = screen(&mut app, 100, 30);
+    assert!(!screen.contains("482913"), "the code is masked");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn a_generated_password_is_shown_once() {
+    let mut app = password_dialog("");
+    key(&mut app, KeyCode::Esc);
+    let job = deskbridge::console::client::JobInfo {
+        id: Uuid::from_u128(9),
+        action: "account.password_reset".into(),
+        requested_by: "alice".into(),
+        ticket: None,
+        params: serde_json::Value::Null,
+        idempotency_key: None,
+        state: JobState::Queued,
+        progress: JobProgress {
+            total: 1,
+            queued: 1,
+            ..JobProgress::default()
+        },
+        cancel_requested_at: None,
+        created_at: now(),
+        updated_at: now(),
+        result: None,
+        error: None,
+        tasks: None,
+        ticket_status: None,
+    };
+    app.update(
+        Msg::PasswordReset {
+            what: "Reset password of LAB\\ada".into(),
+            login: "LAB\\ada".into(),
+            result: Ok((
+                Box::new(job),
+                Some(deskbridge::secret::Secret::new("Tmp-7h8J-kq2P-x9Wm")),
+            )),
+        },
+        now(),
+    );
+    insta::assert_snapshot!(screen(&mut app, 100, 24));
+    key(&mut app, KeyCode::Enter);
+    assert!(
+        !screen(&mut app, 100, 24).contains("Tmp-7h8J"),
+        "gone once closed"
+    );
+}
+
+#[test]
+fn password_dialog_at_80_by_24_keeps_the_rules_and_the_refusal() {
+    let mut app = password_dialog("Lovelace-2026!");
+    // Submitted without the call-back note: refused in the dialog.
+    key(&mut app, KeyCode::Enter);
+    let screen = screen(&mut app, 80, 24);
+    assert!(screen.contains("call-back note"), "{screen}");
+    assert!(screen.contains("not the account name"), "{screen}");
+    insta::assert_snapshot!(screen);
+}

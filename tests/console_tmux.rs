@@ -300,3 +300,114 @@ fn info_prints_the_resolved_paths_without_starting_anything() {
         "the log path: {text}"
     );
 }
+
+/// Every file under `dir` (log, store), as bytes, for a search.
+fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            out.push((path, bytes));
+        }
+    }
+    out
+}
+
+fn holds(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// The cells of the users view's first row, split on runs of spaces.
+fn first_user_row(screen: &str) -> String {
+    screen
+        .lines()
+        .find(|l| l.contains("LAB\\"))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn a_password_reset_from_the_users_view_runs_against_the_lab_directory() {
+    const TYPED: &str = "Quartz-Orbit-93!";
+    let pane = Pane::start(&[], 140, 45, &[]);
+    pane.wait("the operator's identity", |s| s.contains("admin"));
+    pane.keys(&["6"]);
+    // The account under the cursor is read and fills its row's flags.
+    let screen = pane.wait("the first user's account flags", |s| {
+        s.contains("PWD EXPIRES") && first_user_row(s).contains(" no ")
+    });
+    let row = first_user_row(&screen);
+    let login = row
+        .split_whitespace()
+        .find(|c| c.starts_with("LAB\\"))
+        .unwrap_or_default()
+        .to_owned();
+
+    pane.keys(&["P"]);
+    pane.wait("the reset dialog", |s| {
+        s.contains("Reset password") && s.contains(&format!("Account: {login}"))
+    });
+    pane.text(TYPED);
+    let screen = pane.wait("the policy checklist passing", |s| {
+        s.contains("strength: strong")
+    });
+    assert!(!screen.contains(TYPED), "the password is masked:\n{screen}");
+    assert!(screen.contains("✓ 12 to 128 characters"), "{screen}");
+    // Unlock too, then the call-back note, then reset.
+    pane.keys(&["Tab", "Tab", "Tab", "Space", "Tab", "Tab"]);
+    pane.text("called back on the number on file");
+    pane.wait("the note typed", |s| {
+        s.contains("called back on the number")
+    });
+    pane.keys(&["Enter"]);
+    pane.wait("the reset job's end", |s| {
+        s.contains("account.password_reset") && s.contains("succeeded")
+    });
+    // The directory now says the user must change it at next logon.
+    pane.wait("the must-change flag re-read", |s| {
+        let row = first_user_row(s);
+        row.contains(&login) && row.contains(" yes ")
+    });
+
+    // The next user: the adapter generates one, shown once.
+    pane.keys(&["j", "P", "Tab", "Space", "Tab", "Tab", "Tab", "Tab"]);
+    pane.text("verified in person");
+    pane.wait("the note typed", |s| s.contains("verified in person"));
+    pane.keys(&["Enter"]);
+    let screen = pane.wait("the generated password", |s| {
+        s.contains("Temporary password for")
+    });
+    let generated = screen
+        .lines()
+        .skip_while(|l| !l.contains("Temporary password for"))
+        .nth(2)
+        // The table's border, the row under the box, then the box's own border.
+        .and_then(|l| l.split('│').nth(2))
+        .map(|cell| cell.trim().to_owned())
+        .unwrap_or_default();
+    assert!(
+        generated.chars().count() >= 12 && !generated.contains(' '),
+        "a generated password on:\n{screen}"
+    );
+    pane.keys(&["Enter"]);
+    pane.wait("the box closed", |s| !s.contains("Temporary password for"));
+
+    // Neither password is in the console's log or the embedded adapter's data.
+    for (path, bytes) in files_under(&pane.home) {
+        for secret in [TYPED, generated.as_str()] {
+            assert!(
+                !holds(&bytes, secret),
+                "{} holds a password",
+                path.display()
+            );
+        }
+    }
+    assert!(!pane.log().contains("Quartz"));
+}

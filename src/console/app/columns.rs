@@ -125,6 +125,13 @@ const USERS: &[Column] = &[
     Column::number("sessions", "SESS", 4, 2),
     Column::number("machines", "MACH", 4, 2),
     Column::text("sites", "SITES", 16, 4),
+    // From the directory, filled in for each user once their account has been read.
+    Column::text("locked", "LOCKED", 6, 2),
+    Column::text("disabled", "DISABLED", 8, 2),
+    Column::text("must_change", "MUST CHG", 8, 5),
+    Column::text("expires", "PWD EXPIRES", 16, 5),
+    Column::hidden("mail", "Mail"),
+    Column::hidden("groups", "Groups"),
 ];
 
 const JOBS: &[Column] = &[

@@ -275,6 +275,13 @@ pub fn user(u: &UserRow) -> Row {
             u.sessions.to_string(),
             u.machines.to_string(),
             u.sites.join(", "),
+            // Account flags: unknown until the account is read (see `app::account`).
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
         ],
         Tone::Plain,
     )

@@ -7,8 +7,12 @@
 //! - [`msg`]: messages in, effects out; [`update`]: keys and answers; `lines`: the `/`
 //!   and `:` lines; `stream`: live events; `operate`: the operator's actions, `pending`: the
 //!   change they build for confirmation; [`jobs`]: jobs followed live; `nav`: views,
-//!   drill-down and breadcrumbs; `columns`: each view's fields.
+//!   drill-down and breadcrumbs; `columns`: each view's fields; `account`: the password
+//!   reset dialog, unlock, enable and disable; `account_rows`: the users view's account
+//!   columns.
 
+mod account;
+mod account_rows;
 mod columns;
 pub mod convert;
 pub mod jobs;
@@ -22,7 +26,7 @@ mod stream;
 pub mod table;
 mod update;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -32,6 +36,8 @@ use crate::console::filter::Filter;
 use crate::console::keymap::{Keymap, View};
 use crate::model::Role;
 
+pub use account::{PasswordReset, ShownOnce};
+pub use account_rows::AccountSlot;
 pub use jobs::{Jobs, LiveJob};
 pub use msg::{Effect, Failure, Loaded, Msg, TicketOp};
 pub use pending::{Menu, Pending, PendingWork, Prompt, PromptFor};
@@ -73,6 +79,10 @@ pub enum Mode {
     Prompt(Box<Prompt>),
     /// A choice for an action (power, maintenance).
     Menu(Box<Menu>),
+    /// `P`: the password reset form.
+    Password(Box<PasswordReset>),
+    /// A generated password, shown until the operator closes it, then gone.
+    ShownOnce(Box<ShownOnce>),
 }
 
 /// The link to the adapter, as the header shows it.
@@ -162,6 +172,11 @@ pub struct App {
     /// Each site's session count at its last refreshes, oldest first, for the sites view's
     /// sparkline.
     pub site_trends: BTreeMap<String, VecDeque<u64>>,
+    /// Directory accounts read for the users view, by `DOMAIN\sam` (one per user looked at,
+    /// never one per row).
+    pub accounts: HashMap<String, AccountSlot>,
+    /// The adapter's password policy, for the live check in the reset dialog.
+    pub policy: Option<crate::accounts::PasswordPolicy>,
 }
 
 impl App {
@@ -202,6 +217,8 @@ impl App {
             filter_error: None,
             completions,
             site_trends: BTreeMap::new(),
+            accounts: HashMap::new(),
+            policy: None,
         }
     }
 

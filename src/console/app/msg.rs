@@ -6,8 +6,12 @@ use ratatui::crossterm::event::KeyEvent;
 use uuid::Uuid;
 
 use super::rows::Row;
-use crate::console::client::{JobInfo, JobRequest, StreamEvent, TicketDetail, TicketLink, Whoami};
+use crate::accounts::PasswordPolicy;
+use crate::console::client::{
+    AccountInfo, JobInfo, JobRequest, PasswordCheck, StreamEvent, TicketDetail, TicketLink, Whoami,
+};
 use crate::console::keymap::View;
+use crate::secret::Secret;
 
 /// Input to [`super::App::update`].
 #[derive(Debug)]
@@ -44,6 +48,24 @@ pub enum Msg {
         result: Result<String, Failure>,
     },
     Stream(StreamEvent),
+    /// A directory account was read (`login` is `DOMAIN\sam`).
+    AccountLoaded {
+        login: String,
+        result: Result<Box<AccountInfo>, Failure>,
+    },
+    PolicyLoaded(Result<Box<PasswordPolicy>, Failure>),
+    /// The adapter's check of the password typed for `login`.
+    PasswordChecked {
+        login: String,
+        result: Result<PasswordCheck, Failure>,
+    },
+    /// A password reset job was answered; a generated password comes with it, to be shown
+    /// once.
+    PasswordReset {
+        what: String,
+        login: String,
+        result: Result<(Box<JobInfo>, Option<Secret>), Failure>,
+    },
 }
 
 /// A load's rows and what the console should say about them.
@@ -106,6 +128,25 @@ pub enum Effect {
     },
     CancelJob(Uuid),
     RetryJob(Uuid),
+    /// Read one directory account (`DOMAIN`, `sam`).
+    LoadAccount {
+        domain: String,
+        user: String,
+    },
+    LoadPolicy,
+    /// The adapter's check of a new password before the reset job is created.
+    CheckPassword {
+        domain: String,
+        user: String,
+        password: Secret,
+    },
+    /// `account.password_reset`: like [`Effect::Submit`], answered with
+    /// [`Msg::PasswordReset`] (which may carry a generated password).
+    ResetPassword {
+        what: String,
+        login: String,
+        request: JobRequest,
+    },
     /// Switch themes (`:theme NAME`); the runner loads it and reports a failure as a flash.
     Theme(String),
     Suspend,

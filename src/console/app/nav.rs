@@ -184,9 +184,16 @@ impl App {
     /// After the cursor moved: the detail pane follows it (a ticket's live detail, a job's
     /// per-target results).
     pub(crate) fn follow_cursor(&mut self) -> Vec<Effect> {
+        // A user's account flags fill their row whether or not the pane is open.
+        let mut effects = self.follow_account();
         if !self.details || self.link != Link::Live && self.link != Link::Connecting {
-            return Vec::new();
+            return effects;
         }
+        effects.extend(self.follow_detail());
+        effects
+    }
+
+    fn follow_detail(&mut self) -> Vec<Effect> {
         match self.table().current().map(|r| r.target.clone()) {
             Some(super::RowRef::Ticket(link)) => {
                 if self.ticket.as_ref().is_some_and(|(l, _)| *l == link) {

@@ -1,4 +1,5 @@
-//! The operator's actions (`r`, `L`, `d`, `m`, `p`, `M`, `t`, `n`, `R`, `f`, `x`, `ctrl-t`):
+//! The operator's actions (`r`, `L`, `d`, `m`, `p`, `M`, `t`, `n`, `R`, `f`, `x`, `ctrl-t`;
+//! the account ones go on to `account`):
 //! from the marked rows (else the cursor row) to a [`Pending`] change, through a text prompt
 //! or a menu where the action needs one, to the confirmation dialog, and on `y` to effects.
 //!
@@ -23,6 +24,12 @@ use crate::console::widgets::menu::{MenuItem, MenuState, POWER_MENU};
 impl App {
     /// An action key: opens its prompt, menu or confirmation, or says why it cannot run.
     pub(crate) fn begin(&mut self, action: Action) -> Vec<Effect> {
+        if matches!(
+            action,
+            Action::ResetPassword | Action::Unlock | Action::EnableAccount | Action::DisableAccount
+        ) {
+            return self.begin_account(action);
+        }
         let rows = self.table().targets();
         if rows.is_empty() {
             self.say(Level::Warn, "nothing selected");
@@ -374,6 +381,7 @@ impl App {
                     ticket,
                     params,
                     idempotency_key: IdempotencyKey::generate(),
+                    secrets: Vec::new(),
                 };
                 vec![Effect::Submit {
                     what: pending.title,

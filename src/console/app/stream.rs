@@ -77,6 +77,9 @@ impl App {
                     if matches!(&self.job, Some(Ok(j)) if j.id == ended.id) {
                         effects.push(Effect::LoadJob(ended.id));
                     }
+                    if job.action.starts_with("account.") {
+                        effects.extend(self.accounts_changed());
+                    }
                 }
                 effects
             }

@@ -113,6 +113,17 @@ impl App {
                 Vec::new()
             }
             Msg::Stream(event) => self.stream(event),
+            Msg::AccountLoaded { login, result } => self.account_loaded(login, result),
+            Msg::PolicyLoaded(result) => {
+                self.policy_loaded(result);
+                Vec::new()
+            }
+            Msg::PasswordChecked { login, result } => self.password_checked(&login, result),
+            Msg::PasswordReset {
+                what,
+                login,
+                result,
+            } => self.password_reset_answer(what, login, result),
         }
     }
 
@@ -156,6 +167,9 @@ impl App {
                 table.note = loaded.note;
                 table.status = LoadStatus::Loaded;
                 table.loaded_at = Some(now);
+                if view == View::Users {
+                    self.apply_accounts();
+                }
             }
             Err(failure) => {
                 // The last rows stay: an operator keeps what they saw.
@@ -240,6 +254,11 @@ impl App {
                 MenuOutcome::Cancelled => Vec::new(),
                 MenuOutcome::Chosen(i) => self.menu_done(*menu, i),
             },
+            Mode::Password(reset) => self.password_key(reset, key),
+            Mode::ShownOnce(shown) => {
+                self.shown_once_key(shown, key);
+                Vec::new()
+            }
             Mode::Filter { before } => self.filter_key(before, key),
             Mode::Command => self.command_key(key),
         }
@@ -380,7 +399,11 @@ impl App {
             | Action::Resolve
             | Action::Fulfil
             | Action::CancelJob
-            | Action::RetryFailed => {
+            | Action::RetryFailed
+            | Action::ResetPassword
+            | Action::Unlock
+            | Action::EnableAccount
+            | Action::DisableAccount => {
                 if self.link != Link::Live {
                     self.say(
                         Level::Warn,

@@ -17,7 +17,7 @@ use super::{ApiClient, ClientError};
 use crate::model::{DeliveryGroup, Machine, Session};
 
 impl ApiClient {
-    async fn get<T: serde::de::DeserializeOwned + Send + 'static>(
+    pub(super) async fn get<T: serde::de::DeserializeOwned + Send + 'static>(
         &self,
         segments: &[&str],
         query: &[(&'static str, String)],
@@ -29,7 +29,7 @@ impl ApiClient {
         Ok(found)
     }
 
-    async fn post<T: serde::de::DeserializeOwned + Send + 'static>(
+    pub(super) async fn post<T: serde::de::DeserializeOwned + Send + 'static>(
         &self,
         segments: &[&str],
         body: Option<&Value>,
@@ -119,14 +119,26 @@ impl ApiClient {
     /// Runs an action over targets as a job. Sending the same request with the same key
     /// again (after a timeout, say) answers with the first job and runs nothing twice.
     pub async fn create_job(&self, request: &JobRequest) -> Result<Submitted, ClientError> {
-        let body = serde_json::to_value(request).map_err(|e| ClientError::Decode {
-            call: "POST /api/v1/jobs".to_owned(),
+        let call = "POST /api/v1/jobs";
+        let body = request.body().map_err(|e| ClientError::Decode {
+            call: call.to_owned(),
             detail: format!("the request cannot be written as JSON: {e}"),
         })?;
-        let (status, job) = self.post(&["jobs"], Some(&body)).await?;
+        let (status, mut answer): (u16, Value) = self.post(&["jobs"], Some(&body)).await?;
+        drop(body);
+        // Taken out before the job is read, so no parse error can quote it.
+        let temporary_password = answer
+            .as_object_mut()
+            .and_then(|o| o.remove("temporary_password"))
+            .and_then(|v| v.as_str().map(crate::secret::Secret::new));
+        let job = serde_json::from_value(answer).map_err(|e| ClientError::Decode {
+            call: call.to_owned(),
+            detail: e.to_string(),
+        })?;
         Ok(Submitted {
             job,
             created: status == 202,
+            temporary_password,
         })
     }
 
@@ -208,6 +220,7 @@ impl ApiClient {
         Ok(Submitted {
             job,
             created: status == 202,
+            temporary_password: None,
         })
     }
 }

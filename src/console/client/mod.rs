@@ -8,6 +8,7 @@
 //! - [`EventStream`]: `GET /api/v1/events` as a channel of [`StreamEvent`]s.
 //! - [`CallLog`]: the last calls, readable at any time without waiting.
 
+mod accounts;
 mod api;
 mod calls;
 mod error;
@@ -29,6 +30,9 @@ use url::Url;
 
 use crate::secret::Secret;
 
+pub use accounts::{
+    AccountInfo, AccountPage, CheckViolation, PasswordCheck, PolicyAnswer, SECRET_NAMES, redact,
+};
 pub use calls::{CallLog, CallOutcome, CallRecord, DEFAULT_CAPACITY};
 pub use error::ClientError;
 pub use events::{
@@ -43,8 +47,8 @@ pub use types::{
 };
 pub use work::{
     AttemptInfo, IdempotencyKey, JobInfo, JobPage, JobProgress, JobQuery, JobRequest, JobState,
-    NamedRef, NoteVisibility, Submitted, Target, TaskInfo, TaskState, TicketDetail, TicketPage,
-    TicketQuery, TicketRow, TicketWrite, Variable, WriteStatus,
+    NamedRef, NoteVisibility, SecretPath, Submitted, Target, TaskInfo, TaskState, TicketDetail,
+    TicketPage, TicketQuery, TicketRow, TicketWrite, Variable, WriteStatus,
 };
 
 /// Time limits and sizes of the client.
@@ -135,10 +139,11 @@ fn method_name(method: &Method) -> &'static str {
     }
 }
 
-/// `path?query` of a URL, as the call log shows it.
+/// `path?query` of a URL, as the call log shows it, with any secret's value in the query
+/// replaced by `***` (secrets go in bodies, which are never logged; this is the backstop).
 fn shown_path(url: &Url) -> String {
     match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
+        Some(query) => accounts::redact(&format!("{}?{query}", url.path())),
         None => url.path().to_owned(),
     }
 }
@@ -231,6 +236,10 @@ impl ApiClient {
         outcome: CallOutcome,
         latency: Duration,
     ) {
+        let outcome = match outcome {
+            CallOutcome::Failed(why) => CallOutcome::Failed(accounts::redact(&why)),
+            status => status,
+        };
         self.inner
             .calls
             .record(at, method_name(method), shown_path(url), outcome, latency);

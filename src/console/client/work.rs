@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::types::{SyncByInstance, TicketLink, push_text};
 use crate::model::{JournalEntry, TicketKind};
+use crate::secret::Secret;
 
 /// Declares a lower-case state enum with a catch-all, so a state added by a newer adapter
 /// shows as `Unknown` instead of breaking the jobs view.
@@ -146,6 +147,9 @@ pub struct JobPage {
 pub struct Submitted {
     pub job: JobInfo,
     pub created: bool,
+    /// The password the adapter generated (`account.password_reset` with `generate`): shown
+    /// to the operator once, never kept.
+    pub temporary_password: Option<Secret>,
 }
 
 /// Makes a confirmed action run once. The console makes one when the operator confirms and
@@ -190,6 +194,48 @@ pub struct JobRequest {
     #[serde(skip_serializing_if = "Value::is_null")]
     pub params: Value,
     pub idempotency_key: IdempotencyKey,
+    /// Secret parameters by their path in `params` (`["password"]`,
+    /// `["verification", "code"]`). Not serialized with the rest: the client puts them into
+    /// the body it sends and nowhere else, and `Debug` shows `***`.
+    #[serde(skip)]
+    pub secrets: Vec<(SecretPath, Secret)>,
+}
+
+/// Where a secret goes in a job's `params`.
+pub type SecretPath = &'static [&'static str];
+
+impl JobRequest {
+    /// The body of `POST /api/v1/jobs`, secrets included: for the wire only.
+    pub(crate) fn body(&self) -> Result<Value, serde_json::Error> {
+        let mut body = serde_json::to_value(self)?;
+        if self.secrets.is_empty() {
+            return Ok(body);
+        }
+        if let Some(top) = body.as_object_mut() {
+            let params = top
+                .entry("params")
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            for (path, secret) in &self.secrets {
+                let mut node = &mut *params;
+                for (i, segment) in path.iter().enumerate() {
+                    if !node.is_object() {
+                        *node = Value::Object(serde_json::Map::new());
+                    }
+                    let Some(map) = node.as_object_mut() else {
+                        break;
+                    };
+                    if i + 1 == path.len() {
+                        map.insert((*segment).to_owned(), Value::from(secret.expose()));
+                        break;
+                    }
+                    node = map
+                        .entry(*segment)
+                        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+                }
+            }
+        }
+        Ok(body)
+    }
 }
 
 /// Filters of the jobs list.

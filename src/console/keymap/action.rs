@@ -173,6 +173,10 @@ pub enum Action {
     Fulfil,
     CancelJob,
     RetryFailed,
+    ResetPassword,
+    Unlock,
+    EnableAccount,
+    DisableAccount,
 }
 
 /// The fixed facts about one action.
@@ -246,7 +250,7 @@ use View as V;
 /// In [`Action`] order, so that an action's facts are one index away. One action per line,
 /// so the keymap reads as a table.
 #[rustfmt::skip]
-pub(super) static ACTIONS: [ActionInfo; 49] = [
+pub(super) static ACTIONS: [ActionInfo; 53] = [
     nav(A::Up, "up", &[Key::char('k'), Key::new(C::Up)], "Move the cursor up", G::Navigation, None),
     nav(A::Down, "down", &[Key::char('j'), Key::new(C::Down)], "Move the cursor down", G::Navigation, None),
     nav(A::Top, "top", &[Key::char('g'), Key::new(C::Home)], "Go to the first row", G::Navigation, None),
@@ -320,6 +324,18 @@ pub(super) static ACTIONS: [ActionInfo; 49] = [
         ViewSet::of(&[V::Jobs]), Role::Helpdesk),
     op(A::RetryFailed, "retry_failed", &[Key::ctrl('t')], "Retry the job's failed targets", "retry failed",
         ViewSet::of(&[V::Jobs]), Role::Helpdesk),
+    // Account actions: on a user, or on a ticket for its requester. `P`, `u`, `E` and `D`
+    // are free in those views (`p` is power, `U` clears marks, `d` disconnects sessions).
+    op(A::ResetPassword, "reset_password", &[Key::char('P')],
+        "Reset the user's password (dialog: policy check, generate, must-change, unlock)", "password",
+        ViewSet::of(&[V::Users, V::Tickets]), Role::Helpdesk),
+    op(A::Unlock, "unlock", &[Key::char('u')], "Unlock the user's directory account", "unlock",
+        ViewSet::of(&[V::Users, V::Tickets]), Role::Helpdesk),
+    op(A::EnableAccount, "enable_account", &[Key::char('E')], "Enable the user's directory account",
+        "enable", ViewSet::of(&[V::Users]), Role::Admin),
+    op(A::DisableAccount, "disable_account", &[Key::char('D')],
+        "Disable the user's directory account (they can no longer log on)", "disable",
+        ViewSet::of(&[V::Users]), Role::Admin),
 ];
 
 impl Action {
@@ -375,7 +391,12 @@ mod tests {
 
     #[test]
     fn roles_follow_the_adapter() {
-        for a in [Action::Power, Action::Maintenance] {
+        for a in [
+            Action::Power,
+            Action::Maintenance,
+            Action::EnableAccount,
+            Action::DisableAccount,
+        ] {
             assert_eq!(a.info().role, Role::Admin, "{a:?}");
         }
         for a in [
@@ -389,6 +410,8 @@ mod tests {
             Action::Fulfil,
             Action::CancelJob,
             Action::RetryFailed,
+            Action::ResetPassword,
+            Action::Unlock,
         ] {
             assert_eq!(a.info().role, Role::Helpdesk, "{a:?}");
             assert!(a.info().mutates, "{a:?}");

@@ -324,3 +324,44 @@ fn footer_hints_put_the_views_actions_first() {
     let hints = keymap.hints(View::Tickets);
     assert!(hints.iter().any(|h| h.key == "T" && h.label == "take"));
 }
+
+#[test]
+fn account_actions_follow_the_role_and_do_not_clash() {
+    let (_, conflicts) = Keymap::with_rebinds(&[]);
+    assert!(conflicts.is_empty(), "{conflicts:?}");
+    let helpdesk = Keymap::defaults().visible(Role::Helpdesk, false);
+    assert_eq!(
+        helpdesk.action_for_key(View::Users, key("P")),
+        Some(Action::ResetPassword)
+    );
+    assert_eq!(
+        helpdesk.action_for_key(View::Tickets, key("P")),
+        Some(Action::ResetPassword)
+    );
+    assert_eq!(
+        helpdesk.action_for_key(View::Users, key("u")),
+        Some(Action::Unlock)
+    );
+    // Enabling and disabling accounts is for admins: not offered, not run.
+    let shown = in_help_or_hints(&helpdesk);
+    for admin_only in [Action::EnableAccount, Action::DisableAccount] {
+        assert!(!shown.contains(&admin_only), "{admin_only:?}");
+    }
+    assert_eq!(helpdesk.action_for_key(View::Users, key("D")), None);
+    let admin = Keymap::defaults().visible(Role::Admin, false);
+    assert_eq!(
+        admin.action_for_key(View::Users, key("D")),
+        Some(Action::DisableAccount)
+    );
+    assert_eq!(
+        admin.action_for_key(View::Users, key("E")),
+        Some(Action::EnableAccount)
+    );
+    // Sessions keep `d` for disconnect; nothing account-wise there.
+    assert_eq!(
+        admin.action_for_key(View::Sessions, key("d")),
+        Some(Action::Disconnect)
+    );
+    let viewer = Keymap::defaults().visible(Role::Viewer, false);
+    assert_eq!(viewer.action_for_key(View::Users, key("P")), None);
+}

@@ -150,6 +150,47 @@ pub async fn perform(client: &ApiClient, effect: Effect) -> Option<Msg> {
                     .map_err(|e| failure(&e)),
             }
         }
+        Effect::LoadAccount { domain, user } => {
+            let result = client.account(&domain, &user).await;
+            Msg::AccountLoaded {
+                login: format!("{domain}\\{user}"),
+                result: result.map(Box::new).map_err(|e| failure(&e)),
+            }
+        }
+        Effect::LoadPolicy => Msg::PolicyLoaded(
+            client
+                .password_policy()
+                .await
+                .map(|answer| Box::new(answer.policy))
+                .map_err(|e| failure(&e)),
+        ),
+        Effect::CheckPassword {
+            domain,
+            user,
+            password,
+        } => {
+            let result = client.check_password(&domain, &user, &password).await;
+            drop(password);
+            Msg::PasswordChecked {
+                login: format!("{domain}\\{user}"),
+                result: result.map_err(|e| failure(&e)),
+            }
+        }
+        Effect::ResetPassword {
+            what,
+            login,
+            request,
+        } => {
+            let result = client.create_job(&request).await;
+            drop(request);
+            Msg::PasswordReset {
+                what,
+                login,
+                result: result
+                    .map(|s| (Box::new(s.job), s.temporary_password))
+                    .map_err(|e| failure(&e)),
+            }
+        }
         Effect::Theme(_) | Effect::Suspend | Effect::Quit => return None,
     })
 }

@@ -162,7 +162,9 @@ impl Runner {
                     }
                     Err(err) => app.say(Level::Error, format!("theme {name}: {err}")),
                 },
-                detail @ (Effect::LoadTicket(_) | Effect::LoadJob(_)) => {
+                detail @ (Effect::LoadTicket(_)
+                | Effect::LoadJob(_)
+                | Effect::LoadAccount { .. }) => {
                     self.pending_detail =
                         Some((tokio::time::Instant::now() + DETAIL_SETTLE, detail));
                 }

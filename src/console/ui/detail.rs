@@ -106,6 +106,23 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) -> usize {
             Some(Err(why)) => owned_fields.push(("Targets".into(), why.clone())),
             _ => owned_fields.push(("Targets".into(), "loading…".into())),
         },
+        RowRef::User { login, .. } => {
+            use crate::console::app::AccountSlot;
+            let status = match app.accounts.get(login) {
+                Some(AccountSlot::Loaded(a)) => {
+                    if !a.dn.is_empty() {
+                        owned_fields.push(("DN".into(), a.dn.clone()));
+                    }
+                    None
+                }
+                Some(AccountSlot::Failed(why)) => Some(why.clone()),
+                Some(AccountSlot::Loading) => Some("loading…".to_owned()),
+                None => None,
+            };
+            if let Some(status) = status {
+                owned_fields.push(("Account".into(), status));
+            }
+        }
         _ => {}
     }
     fields.extend(owned_fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));

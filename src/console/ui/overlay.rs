@@ -1,5 +1,6 @@
 //! What is drawn over the screen: the `?` help, the `@` API call log, the confirmation
-//! dialog, the text prompt and the action menus; and the `/` and `:` input line.
+//! dialog, the text prompt, the action menus, the password reset dialog and the box that
+//! shows a generated password once; and the `/` and `:` input line.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -12,6 +13,7 @@ use crate::console::widgets::dialog::ConfirmDialog;
 use crate::console::widgets::help::HelpOverlay;
 use crate::console::widgets::input_dialog::InputDialog;
 use crate::console::widgets::menu::Menu;
+use crate::console::widgets::password_dialog::{PasswordDialog, ShownOnceDialog};
 use crate::console::widgets::text;
 
 pub fn render(app: &mut App, calls: &CallLog, area: Rect, buf: &mut Buffer, theme: &Theme) {
@@ -85,6 +87,30 @@ pub fn render(app: &mut App, calls: &CallLog, area: Rect, buf: &mut Buffer, them
             title: &menu.title,
             items: menu.items,
             state: &menu.state,
+        }
+        .render(area, buf, theme),
+        Mode::Password(reset) => {
+            let summary = app.policy.as_ref().map(|p| reset.summary(p));
+            let label = reset.label();
+            let dialog = PasswordDialog {
+                account: &label,
+                state: &reset.form,
+                summary: summary.as_ref(),
+            };
+            if let Some((x, y)) = dialog.render(area, buf, theme)
+                && let Some(cell) = buf.cell_mut((x, y))
+            {
+                cell.set_style(
+                    theme
+                        .command
+                        .input
+                        .add_modifier(ratatui::style::Modifier::REVERSED),
+                );
+            }
+        }
+        Mode::ShownOnce(shown) => ShownOnceDialog {
+            account: &shown.login,
+            password: shown.password.expose(),
         }
         .render(area, buf, theme),
         Mode::Normal | Mode::Filter { .. } | Mode::Command => {}

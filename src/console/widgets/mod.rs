@@ -6,6 +6,8 @@
 //! - [`gauge`], [`group_bar`]: one-line bars (job progress, delivery-group machines).
 //! - [`dialog`], [`input_dialog`], [`menu`]: confirmation, one-line input, choice menu, each
 //!   with a pure state struct and its key handler.
+//! - [`password_dialog`], [`secret_input`]: the password reset form and its masked,
+//!   wiped-on-close secret fields.
 //! - [`help`], [`hints`]: the `?` overlay and the footer hint bar, from the keymap.
 //! - [`header`], [`flash`], [`detail`], [`call_log`]: the header line and breadcrumbs, the
 //!   flash line, a detail pane, the `@` API call log.
@@ -23,5 +25,7 @@ pub mod help;
 pub mod hints;
 pub mod input_dialog;
 pub mod menu;
+pub mod password_dialog;
+pub mod secret_input;
 pub mod table;
 pub mod text;

@@ -243,6 +243,18 @@ async fn password_resets_work_through_every_path_and_the_password_is_never_writt
         false,
         "not reset"
     );
+    let (_, audit) = env
+        .get(
+            &env.admin,
+            "/api/v1/audit?action=account.verification&limit=100",
+        )
+        .await;
+    let denied = audit["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|e| e["outcome"] == "denied" && e["targets"].to_string().contains(&bob_sam));
+    assert!(denied, "the wrong code is in the audit log: {audit}");
     let right = "Amber-Quarry-5526!";
     secrets.push(right.to_owned());
     let (status, job) = env

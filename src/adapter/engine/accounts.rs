@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::Shared;
@@ -20,7 +20,7 @@ use super::lease;
 use super::run::Outcome;
 use super::worker::{Ended, TaskSlot, record};
 use crate::accounts::verify::VerificationPolicy;
-use crate::adapter::store::ClaimedTask;
+use crate::adapter::store::{AuditOutcome, ClaimedTask, NewAuditEntry};
 use crate::directory::{Directory, DirectoryError, ResetOptions};
 
 /// The prefix of a directory lane's name in the store (`directory:LAB`): sites and domains
@@ -152,6 +152,24 @@ impl AccountRun<'_> {
         self.ctx.directory.as_ref()
     }
 
+    /// Records how the requester of a password reset was verified, in the audit log beside
+    /// the API calls (the code itself is never part of it).
+    async fn audit_verification(&self, outcome: AuditOutcome, message: String) {
+        let entry = NewAuditEntry {
+            actor_id: None,
+            actor_name: self.requested_by.to_owned(),
+            action: "account.verification".to_owned(),
+            targets: json!([{ "account": format!("{}\\{}", self.directory().domain(), self.user) }]),
+            ticket: None,
+            outcome,
+            message: Some(message),
+            request_id: None,
+        };
+        if let Err(e) = self.shared.store.append_audit(entry).await {
+            tracing::warn!(error = %e, "cannot audit a verification");
+        }
+    }
+
     async fn run(&self, op: &AccountOp) -> Outcome {
         match op {
             AccountOp::PasswordReset {
@@ -229,6 +247,17 @@ impl AccountRun<'_> {
                         .store
                         .verify_code(self.user, code, &self.ctx.verification, self.requested_by)
                         .await;
+                    if let Ok(v) = &checked {
+                        self.audit_verification(
+                            if v.is_verified() {
+                                AuditOutcome::Succeeded
+                            } else {
+                                AuditOutcome::Denied
+                            },
+                            format!("security code: {}", v.message()),
+                        )
+                        .await;
+                    }
                     match checked {
                         Ok(v) if v.is_verified() => self.shared.secrets.spend_code(self.params),
                         Ok(v) => {
@@ -253,6 +282,15 @@ impl AccountRun<'_> {
                     );
                 }
             }
+        }
+        if let Verification::Callback { note } = verification
+            && !self.resumed
+        {
+            self.audit_verification(
+                AuditOutcome::Succeeded,
+                format!("attested by {}: {note}", self.requested_by),
+            )
+            .await;
         }
         let Some(password) = &secrets.password else {
             return Outcome::Failed("the request carried no new password".into());

@@ -3,14 +3,16 @@
 //! records each attempt's start), starts them up to the lane's concurrency, and gives back
 //! claimed tasks it could not start.
 //!
-//! The loop claims ahead: up to `concurrency` tasks beyond the free slots wait, claimed, for
-//! a slot, so a bulk job's claims come a batch at a time instead of one per freed slot. Those
+//! The loop claims ahead: up to three times `concurrency` tasks beyond the free slots wait,
+//! claimed, for a slot, so a bulk job's claims come a batch at a time instead of one per freed
+//! slot, and a claim runs beside the loop so freed slots never wait for it. Those
 //! tasks have sent nothing; when the worker stops or the lane is disabled they are given back
 //! ([`crate::adapter::store::JobStore::release_tasks`]), and one whose job was cancelled
 //! meanwhile is cancelled without acting.
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::sync::{Notify, Semaphore, watch};
@@ -79,31 +81,38 @@ pub async fn lane_worker<L: Lane>(
     let mut drained: Option<Instant> = None;
     let mut woken = true;
     let mut disabled_logged = false;
+    // The claim in flight. It runs beside the loop, not inside it: a claim waits for the
+    // store's one writer (often behind a group commit of outcomes), and slots freed
+    // meanwhile start claimed tasks at once instead of idling until the claim returns.
+    let mut claiming: Option<Pin<Box<ClaimFuture>>> = None;
     loop {
         if *stop.borrow() {
             break;
         }
         while running.try_join_next().is_some() {}
-        let free = permits.available_permits();
-        let refill = ready.len() < free + concurrency.div_ceil(2);
-        let quiet = !woken && drained.is_some_and(|at| at.elapsed() < every);
-        let claim = refill && !quiet;
-        if claim || checked.is_none_or(|at| at.elapsed() >= every) {
+        // The operator's switch is read when woken (a new job, a site enabled) and once a
+        // claim interval otherwise, not before every claim of a busy lane.
+        if woken || checked.is_none_or(|at| at.elapsed() >= every) {
             enabled = site_enabled(&shared, site.as_ref()).await;
             checked = Some(Instant::now());
         }
         if enabled {
             disabled_logged = false;
-            // Tasks claimed ahead start before the next claim: a claim waits for the store's
-            // one writer (behind a group commit of outcomes), and free slots should not.
             start_ready(&shared, &site, &permits, &freed, &mut ready, &mut running);
-            if claim {
-                let free = permits.available_permits();
-                let limit = (free + concurrency).saturating_sub(ready.len());
-                claim_into(&shared, site.as_ref(), limit, &mut ready, &mut drained).await;
-                start_ready(&shared, &site, &permits, &freed, &mut ready, &mut running);
+            let free = permits.available_permits();
+            let refill = ready.len() < free + concurrency;
+            let quiet = !woken && drained.is_some_and(|at| at.elapsed() < every);
+            if refill && !quiet && claiming.is_none() {
+                // Up to three slots' worth ahead: claims come in batches of one to three
+                // times the concurrency, so their cost is shared by many tasks.
+                let limit = (free + 3 * concurrency).saturating_sub(ready.len());
+                claiming = Some(Box::pin(claim(
+                    Arc::clone(&shared),
+                    site.name().to_owned(),
+                    limit,
+                )));
             }
-        } else {
+        } else if claiming.is_none() {
             give_back(&shared, &mut ready).await;
             if !disabled_logged {
                 // Chosen behaviour: tasks of a disabled site wait (queued) until it is enabled
@@ -120,7 +129,20 @@ pub async fn lane_worker<L: Lane>(
             _ = tokio::time::sleep(every) => woken = true,
             _ = stop.changed() => {}
             Some(_) = running.join_next(), if !running.is_empty() => {}
+            (claimed, limit) = async {
+                match claiming.as_mut() {
+                    Some(in_flight) => in_flight.await,
+                    None => std::future::pending().await,
+                }
+            }, if claiming.is_some() => {
+                claiming = None;
+                drained = (claimed.len() < limit).then(Instant::now);
+                ready.extend(claimed);
+            }
         }
+    }
+    if let Some(in_flight) = claiming.take() {
+        ready.extend(in_flight.await.0);
     }
     give_back(&shared, &mut ready).await;
     let drained = tokio::time::timeout(shared.options.shutdown_grace, async {
@@ -135,6 +157,9 @@ pub async fn lane_worker<L: Lane>(
         );
     }
 }
+
+/// A claim in flight: the tasks it took, and how many it asked for.
+type ClaimFuture = dyn Future<Output = (Vec<Claimed>, usize)> + Send;
 
 /// Starts claimed tasks while the site has free task slots.
 fn start_ready<L: Lane>(
@@ -157,31 +182,32 @@ fn start_ready<L: Lane>(
     }
 }
 
-/// Claims up to `limit` tasks into `ready`, their leases held from now on.
-async fn claim_into<L: Lane>(
-    shared: &Shared,
-    site: &L,
-    limit: usize,
-    ready: &mut VecDeque<Claimed>,
-    drained: &mut Option<Instant>,
-) {
+/// Claims up to `limit` tasks of lane `name`, their leases held from now on.
+async fn claim(shared: Arc<Shared>, name: String, limit: usize) -> (Vec<Claimed>, usize) {
     if limit == 0 {
-        return;
+        return (Vec::new(), 0);
     }
     let limit32 = u32::try_from(limit).unwrap_or(u32::MAX);
     match shared
         .store
-        .claim_attempts(site.name(), &shared.owner, limit32, shared.options.lease)
+        .claim_attempts(&name, &shared.owner, limit32, shared.options.lease)
         .await
     {
         Ok(tasks) => {
-            *drained = (tasks.len() < limit).then(Instant::now);
-            for task in tasks {
-                let lost = shared.held.hold(task.task.id);
-                ready.push_back(Claimed { task, lost });
-            }
+            let claimed = tasks
+                .into_iter()
+                .map(|task| {
+                    let lost = shared.held.hold(task.task.id);
+                    Claimed { task, lost }
+                })
+                .collect();
+            (claimed, limit)
         }
-        Err(e) => tracing::warn!(site = %site.name(), error = %e, "claiming tasks failed"),
+        Err(e) => {
+            tracing::warn!(site = %name, error = %e, "claiming tasks failed");
+            // Counted as drained: the next try waits for a wake-up or the claim interval.
+            (Vec::new(), limit)
+        }
     }
 }
 

@@ -15,12 +15,12 @@ use tokio::time::Instant;
 use super::Shared;
 use super::account_params::{AccountOp, Verification};
 use super::actions::Operation;
-use super::lane::{Claimed, Lane};
+use super::lane::{self, Claimed, Lane, Opened};
 use super::lease;
 use super::run::Outcome;
 use super::worker::{Ended, TaskSlot, record};
 use crate::accounts::verify::VerificationPolicy;
-use crate::adapter::store::{AuditOutcome, ClaimedTask, NewAuditEntry};
+use crate::adapter::store::{AuditOutcome, NewAuditEntry};
 use crate::directory::{Directory, DirectoryError, ResetOptions};
 
 /// The prefix of a directory lane's name in the store (`directory:LAB`): sites and domains
@@ -82,20 +82,14 @@ async fn run_claimed(
     claimed: Claimed,
     slot: TaskSlot,
 ) {
-    let Claimed {
-        task: ClaimedTask { task, interrupted },
+    let Some(Opened {
+        task,
+        interrupted,
         lost,
-    } = claimed;
-    if *lost.borrow() {
+        job,
+    }) = lane::open(&shared, claimed).await
+    else {
         return;
-    }
-    let job = match shared.jobs.info(&shared, task.job_id, false).await {
-        Ok(info) => info,
-        Err(e) => {
-            tracing::warn!(task = task.id, error = %e, "cannot read the task's job; lease left to expire");
-            shared.held.drop_task(task.id);
-            return;
-        }
     };
     let started = Instant::now();
     let cancelled = !interrupted && shared.jobs.cancel_requested(&shared, task.job_id).await;

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 
 use super::Shared;
 use super::lease::LeaseLost;
-use super::worker::TaskSlot;
+use super::worker::{JobInfo, TaskSlot};
 use crate::adapter::store::ClaimedTask;
 
 /// Where a task runs: its name in the store (the tasks' `site` column), its concurrency, and
@@ -160,6 +160,40 @@ pub async fn lane_worker<L: Lane>(
 
 /// A claim in flight: the tasks it took, and how many it asked for.
 type ClaimFuture = dyn Future<Output = (Vec<Claimed>, usize)> + Send;
+
+/// A claimed task about to run: still ours, with its job read.
+pub(super) struct Opened {
+    pub task: crate::adapter::store::Task,
+    /// The previous attempt never ended: its worker died, maybe after acting.
+    pub interrupted: bool,
+    pub lost: LeaseLost,
+    pub job: JobInfo,
+}
+
+/// Opens a claimed task for its run: `None` if it was taken over while it waited for a slot
+/// (the new owner runs it) or its job cannot be read (its lease is left to expire).
+pub(super) async fn open(shared: &Shared, claimed: Claimed) -> Option<Opened> {
+    let Claimed {
+        task: ClaimedTask { task, interrupted },
+        lost,
+    } = claimed;
+    if *lost.borrow() {
+        return None;
+    }
+    match shared.jobs.info(shared, task.job_id, false).await {
+        Ok(job) => Some(Opened {
+            task,
+            interrupted,
+            lost,
+            job,
+        }),
+        Err(e) => {
+            tracing::warn!(task = task.id, error = %e, "cannot read the task's job; lease left to expire");
+            shared.held.drop_task(task.id);
+            None
+        }
+    }
+}
 
 /// Starts claimed tasks while the site has free task slots.
 fn start_ready<L: Lane>(

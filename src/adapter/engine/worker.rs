@@ -19,12 +19,12 @@ use uuid::Uuid;
 
 use super::actions::{self, Operation};
 use super::follow::JobWatch;
-use super::lane::{Claimed, Lane};
+use super::lane::{self, Claimed, Lane, Opened};
 use super::lease;
 use super::rate::TokenBucket;
 use super::run::{Outcome, TaskRun};
 use super::{AttemptEnd, AttemptRecord, EngineOptions, Shared};
-use crate::adapter::store::{ClaimedTask, TaskEnd, TaskWrite};
+use crate::adapter::store::{TaskEnd, TaskWrite};
 use crate::cvad::CvadClient;
 
 /// One site as the engine sees it.
@@ -251,21 +251,14 @@ impl Lane for SiteCtx {
 
 /// Runs one claimed task to the end of this attempt and hands the outcome to the writer.
 async fn run_claimed(shared: Arc<Shared>, site: Arc<SiteCtx>, claimed: Claimed, slot: TaskSlot) {
-    let Claimed {
-        task: ClaimedTask { task, interrupted },
+    let Some(Opened {
+        task,
+        interrupted,
         lost,
-    } = claimed;
-    if *lost.borrow() {
-        // Taken over while it waited for a slot; the new owner runs it.
+        job: info,
+    }) = lane::open(&shared, claimed).await
+    else {
         return;
-    }
-    let info = match shared.jobs.info(&shared, task.job_id, false).await {
-        Ok(info) => info,
-        Err(e) => {
-            tracing::warn!(task = task.id, error = %e, "cannot read the task's job; lease left to expire");
-            shared.held.drop_task(task.id);
-            return;
-        }
     };
     let attempt = task.attempts;
     let started = Instant::now();

@@ -541,6 +541,35 @@ async fn a_self_service_reset_from_servicenow_is_verified_done_and_its_secrets_c
     assert_eq!(job["action"], "account.password_reset");
     let job = env.finished(&job).await;
     assert_eq!(job["state"], "succeeded", "{job}");
+    // The catalog task the job was linked to is closed complete, with no operator.
+    let closed = until(
+        "the catalog task to close",
+        Duration::from_secs(30),
+        async || {
+            let tasks = sn
+                .list(
+                    "sc_task",
+                    &deskbridge::servicenow::ListParams::new()
+                        .query(
+                            deskbridge::servicenow::Query::new()
+                                .eq("request_item", &ritm)
+                                .build()
+                                .expect("query"),
+                        )
+                        .fields(["number", "state", "close_notes"]),
+                )
+                .await
+                .ok()?;
+            let task = tasks.into_iter().next()?;
+            (task.text("state") == "3").then_some(task)
+        },
+    )
+    .await;
+    assert!(
+        closed.text("close_notes").contains("password reset"),
+        "{:?}",
+        closed.text("close_notes")
+    );
     let logon = env.logon(&sam, password).await;
     // The recipe asks for a change at next logon: the password is right, and must change.
     assert_eq!(logon["result"], "must_change", "{logon}");
@@ -578,6 +607,7 @@ async fn a_self_service_reset_from_servicenow_is_verified_done_and_its_secrets_c
                 .to_string(),
         ),
         ("the ticket journal", journal),
+        ("the catalog task", format!("{closed:?}")),
     ];
     for secret in [code, password] {
         for (place, text) in &places {

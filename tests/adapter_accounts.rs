@@ -430,6 +430,20 @@ async fn account_actions_check_roles_targets_and_state() {
     assert_eq!(status, StatusCode::ACCEPTED, "{created}");
     let done = env.finished(&created).await;
     assert_eq!(done["state"], "succeeded", "{done}");
+    // The audit log names who asked to unlock which account.
+    let (_, audit) = env
+        .get(
+            &env.admin,
+            "/api/v1/audit?action=job.create&actor=helpdesk&limit=100",
+        )
+        .await;
+    let named = audit["items"].as_array().into_iter().flatten().any(|e| {
+        e["targets"].to_string().contains(&sam)
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("account.unlock"))
+    });
+    assert!(named, "the unlock's audit entry names the account: {audit}");
     assert_eq!(
         env.get(&env.viewer, &format!("/api/v1/accounts/LAB/{sam}"))
             .await

@@ -13,6 +13,9 @@ use crate::adapter::store::StoreError;
 #[derive(Debug, Clone, Default)]
 pub struct AuditNote {
     pub message: Option<String>,
+    /// What the call acted on, when its path does not say (a job's targets); replaces the
+    /// targets taken from the path.
+    pub targets: Option<serde_json::Value>,
 }
 
 /// An error answered to an API caller. The message is for a person: it says what is wrong and,
@@ -106,6 +109,7 @@ impl IntoResponse for ApiError {
         }
         response.extensions_mut().insert(AuditNote {
             message: Some(self.message),
+            targets: None,
         });
         response
     }

@@ -264,10 +264,9 @@ pub async fn guard(
         } else {
             AuditOutcome::Failed
         };
-        let message = response
-            .extensions()
-            .get::<AuditNote>()
-            .and_then(|n| n.message.clone());
+        let note = response.extensions().get::<AuditNote>();
+        let message = note.and_then(|n| n.message.clone());
+        let targets = note.and_then(|n| n.targets.clone()).unwrap_or(targets);
         let _ = audit(
             &state,
             actor,

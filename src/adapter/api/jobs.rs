@@ -21,7 +21,9 @@ use super::error::{ApiError, AuditNote};
 use super::guard::Caller;
 use crate::adapter::engine::actions;
 use crate::adapter::engine::events;
-use crate::adapter::store::{Job, JobDetail, JobQuery, JobState, NewJob, TaskState, TicketRef};
+use crate::adapter::store::{
+    Job, JobDetail, JobQuery, JobState, NewJob, NewTask, TaskState, TicketRef,
+};
 
 pub use openapi::document;
 use validate::{check_role, same_request, tasks_for, validate};
@@ -142,6 +144,7 @@ pub async fn submit(
         }
         let note = AuditNote {
             message: Some(format!("repeated request: existing job {}", job.id)),
+            targets: None,
         };
         let view = detail_view(&state, created.detail).await?;
         return Ok((StatusCode::OK, Extension(note), Json(view)));
@@ -162,10 +165,28 @@ pub async fn submit(
                 .map(|t| format!(" for ticket {} {}", t.instance, t.number))
                 .unwrap_or_default()
         )),
+        targets: Some(audit_targets(&new.tasks)),
     };
     let mut view = detail_view(&state, created.detail).await?;
     view.temporary_password = kept.temporary.map(view::ShownOnce);
     Ok((StatusCode::ACCEPTED, Extension(note), Json(view)))
+}
+
+/// Most targets one audit entry lists; a bulk job's entry names the first ones and how many
+/// more there are (the job itself lists them all).
+const AUDIT_TARGETS: usize = 100;
+
+/// A new job's targets as its audit entry records them.
+fn audit_targets(tasks: &[NewTask]) -> Value {
+    let mut listed: Vec<Value> = tasks
+        .iter()
+        .take(AUDIT_TARGETS)
+        .map(|t| serde_json::json!({ "site": t.site, "id": t.target_id }))
+        .collect();
+    if tasks.len() > AUDIT_TARGETS {
+        listed.push(serde_json::json!({ "more": tasks.len() - AUDIT_TARGETS }));
+    }
+    Value::Array(listed)
 }
 
 #[derive(Debug, Deserialize)]
@@ -309,6 +330,7 @@ pub async fn cancel(
     events::job(state.store.as_ref(), &detail.job).await;
     let note = AuditNote {
         message: Some(format!("job {} cancel requested", detail.job.id)),
+        targets: None,
     };
     Ok((Extension(note), Json(detail_view(&state, detail).await?)))
 }
@@ -346,6 +368,7 @@ pub async fn retry(
             "job {}: {failed} failed target(s) queued again",
             detail.job.id
         )),
+        targets: None,
     };
     Ok((Extension(note), Json(detail_view(&state, detail).await?)))
 }

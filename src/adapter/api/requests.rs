@@ -139,6 +139,7 @@ pub async fn fulfil_request(
             StatusCode::OK,
             Extension(AuditNote {
                 message: Some(format!("{link} already has job {job}")),
+                targets: None,
             }),
             Json(serde_json::to_value(view).unwrap_or_default()),
         ));
@@ -191,6 +192,7 @@ pub async fn fulfil_request(
                 status,
                 Extension(AuditNote {
                     message: Some(message),
+                    targets: None,
                 }),
                 Json(serde_json::to_value(view).unwrap_or_default()),
             ))

@@ -87,7 +87,10 @@ async fn switch(
         .filter(|r| !r.trim().is_empty())
         .map(|r| format!("reason: {r}"));
     Ok((
-        Extension(super::error::AuditNote { message }),
+        Extension(super::error::AuditNote {
+            message,
+            targets: None,
+        }),
         Json(view(site, Some(&flag))),
     ))
 }

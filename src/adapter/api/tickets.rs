@@ -401,7 +401,12 @@ async fn queue_and_wait(
         .wait_write(queued.id, WRITE_PATIENCE)
         .await
         .map_err(ticket_error)?;
-    let note = |m: String| Extension(AuditNote { message: Some(m) });
+    let note = |m: String| {
+        Extension(AuditNote {
+            message: Some(m),
+            targets: None,
+        })
+    };
     if item.delivered_at.is_some() {
         let ticket = tickets
             .instance(instance)

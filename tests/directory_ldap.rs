@@ -557,3 +557,51 @@ async fn a_wrong_service_password_is_a_configuration_error() {
     assert!(text.contains("service account"), "{text}");
     assert!(!text.contains("Not#The-Admin-Password"));
 }
+
+#[tokio::test]
+async fn the_whole_directory_is_listed_in_pages_without_gaps_or_repeats() {
+    let Some(dc) = samba::dc() else { return };
+    let dir = directory(dc.config());
+    let mut created = Vec::new();
+    for tag in ["pga", "pgb", "pgc"] {
+        let new = dc.new_account(tag);
+        created.push(dir.create(&new).await.expect("create").sam_name);
+    }
+    dir.set_enabled(&created[1], false).await.expect("disable");
+
+    // Small pages, so that even a fresh DC takes several.
+    let mut listed: Vec<Account> = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let (page, next) = dir
+            .accounts_page(cursor.as_deref(), 3)
+            .await
+            .expect("a page of accounts");
+        assert!(page.len() <= 3, "{} accounts in a page of 3", page.len());
+        pages += 1;
+        listed.extend(page);
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+        assert!(pages < 10_000, "the pages never end");
+    }
+    assert!(pages > 1, "one page for the whole directory");
+    let names: Vec<String> = listed.iter().map(|a| a.sam_name.to_lowercase()).collect();
+    assert!(
+        names.windows(2).all(|w| w[0] < w[1]),
+        "pages out of order or repeated: {names:?}"
+    );
+    for sam in &created {
+        let found = listed
+            .iter()
+            .find(|a| a.sam_name.eq_ignore_ascii_case(sam))
+            .unwrap_or_else(|| panic!("{sam} missing from the pages"));
+        assert_eq!(found.disabled, *sam == created[1], "{found:?}");
+        assert_eq!(found.domain, "LAB");
+    }
+    // The same accounts as one unpaged search.
+    let all = dir.find("", 100_000).await.expect("find everything");
+    assert_eq!(listed.len(), all.len());
+}

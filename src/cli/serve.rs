@@ -110,6 +110,11 @@ pub async fn start(
     // One inventory refresher per site (disabled sites are listed, not refreshed). They stop
     // with the server: its graceful shutdown drops the state, whose inventory signals them.
     state.inventory.start();
+    // Account states for the users list, one refresher per directory, stopping likewise.
+    state.inventory.start_accounts(
+        &state.directories,
+        crate::adapter::inventory::DEFAULT_ACCOUNT_REFRESH,
+    );
     // The job engine (src/adapter/engine): one worker per site. It stops claiming on the same
     // signal that stops the server and lets running tasks finish for its grace period; a task
     // still running when the process exits keeps its lease and the next start resumes it.

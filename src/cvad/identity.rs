@@ -5,7 +5,7 @@
 
 use super::client::CvadClient;
 use super::error::CvadError;
-use super::paging::{Pager, clamp_limit};
+use super::paging::{Page, Pager, clamp_limit};
 use super::transport::ApiRequest;
 use super::wire_identity::{
     IdentityUpdateUserRequest, IdentityUserResponse, IdentityValidateUserRequest,
@@ -70,6 +70,26 @@ impl CvadClient {
         limit: u32,
     ) -> Pager<IdentityUserResponse, IdentityUserResponse> {
         Pager::new(self.clone(), query.request(), Some(limit), |user| user)
+    }
+
+    /// One page of `GET /Identity/Users`, continuing after `token` (a previous page's
+    /// `continuation_token`; `None` for the first page).
+    pub async fn identity_users_page(
+        &self,
+        query: &IdentityQuery,
+        limit: u32,
+        token: Option<&str>,
+    ) -> Result<Page<IdentityUserResponse>, CvadError> {
+        let mut request = query.request();
+        if let Some(token) = token.filter(|t| !t.is_empty()) {
+            request = request.query("continuationToken", token.to_string());
+        }
+        let mut pager = Pager::new(self.clone(), request, Some(clamp_limit(limit)), |u| u);
+        Ok(pager.next_page().await?.unwrap_or(Page {
+            items: Vec::new(),
+            continuation_token: None,
+            total_items: None,
+        }))
     }
 
     /// `GET /Identity/Users`: at most `max` users, fetching no more pages than needed.

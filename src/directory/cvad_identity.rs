@@ -304,6 +304,28 @@ impl Directory for CvadIdentityDirectory {
             .ok_or_else(|| DirectoryError::NotFound(user.to_string()))
     }
 
+    /// The API's own paging: the cursor is the site's continuation token. Groups share the
+    /// route with users and are dropped, so a page may hold fewer than `limit` accounts.
+    async fn accounts_page(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Account>, Option<String>), DirectoryError> {
+        let query = IdentityQuery {
+            domain: Some(self.domain.clone()),
+            ..IdentityQuery::default()
+        };
+        let limit = u32::try_from(limit.max(1)).unwrap_or(u32::MAX);
+        let mut page = self
+            .client
+            .identity_users_page(&query, limit, cursor)
+            .await
+            .map_err(|e| map_error(e, "the account list", None))?;
+        page.items.retain(|u| u.is_group != Some(true));
+        let accounts = self.accounts(page.items).await?;
+        Ok((accounts, page.continuation_token))
+    }
+
     async fn reset_password(
         &self,
         user: &str,

@@ -88,6 +88,21 @@ pub trait Directory: Send + Sync {
     /// One account with its current state.
     async fn account(&self, user: &str) -> Result<Account, DirectoryError>;
 
+    /// One page of the whole directory's accounts, ordered by the backend: at most `limit`
+    /// accounts after `cursor` (a value an earlier page returned; `None` for the first page),
+    /// and the cursor of the next page, `None` after the last one. The default is one page
+    /// of [`Directory::find`] with no text, for backends that cannot page.
+    async fn accounts_page(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Account>, Option<String>), DirectoryError> {
+        if cursor.is_some() {
+            return Ok((Vec::new(), None));
+        }
+        Ok((self.find("", limit).await?, None))
+    }
+
     /// Sets a new password as an administrator (no old password needed).
     async fn reset_password(
         &self,

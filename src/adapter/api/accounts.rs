@@ -93,6 +93,8 @@ pub async fn get(
 ) -> Result<Json<Account>, ApiError> {
     let directory = directory_of(&state, &domain)?;
     let account = directory.account(&user).await.map_err(directory_error)?;
+    // The users list shows what was just read rather than the last periodic refresh.
+    state.inventory.accounts().record(&account);
     Ok(Json(account))
 }
 

@@ -101,7 +101,14 @@ pub struct ListParams {
     pub sort: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<String>,
+    /// Users only: the account states.
+    pub locked: Option<String>,
+    pub disabled: Option<String>,
+    pub must_change: Option<String>,
 }
+
+/// The account-state filters, which take `true` or `false`.
+const BOOLEAN_FILTERS: &[&str] = &["locked", "disabled", "must_change"];
 
 struct Parsed {
     filter: Filter,
@@ -154,6 +161,32 @@ fn parse<T: Row>(params: ListParams, state: &AppState, what: &str) -> Result<Par
     }
     if let Some(state) = &filter.state {
         T::check_state(state).map_err(ApiError::bad_request)?;
+    }
+    for (name, value, slot) in [
+        ("locked", given(params.locked), &mut filter.locked),
+        ("disabled", given(params.disabled), &mut filter.disabled),
+        (
+            "must_change",
+            given(params.must_change),
+            &mut filter.must_change,
+        ),
+    ] {
+        let Some(value) = value else { continue };
+        if !T::FILTERS.contains(&name) {
+            return Err(ApiError::bad_request(format!(
+                "{name}={value:?}: {what} cannot be filtered by {name}; use {}",
+                T::FILTERS.join(", ")
+            )));
+        }
+        *slot = Some(match value.to_ascii_lowercase().as_str() {
+            "true" => true,
+            "false" => false,
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "{name}={value:?} is not a yes/no value; use true or false"
+                )));
+            }
+        });
     }
     let sort = Sort::parse::<T>(params.sort.as_deref()).map_err(ApiError::bad_request)?;
     let cursor = given(params.cursor)
@@ -347,6 +380,22 @@ fn list_parameters<T: Row>() -> Value {
     let text = json!({ "type": "string" });
     let mut params = vec![param("site", "Site name", text.clone())];
     for filter in T::FILTERS {
+        if BOOLEAN_FILTERS.contains(filter) {
+            let what = match *filter {
+                "locked" => "locked out",
+                "disabled" => "disabled",
+                _ => "made to choose a new password at the next logon",
+            };
+            params.push(param(
+                filter,
+                &format!(
+                    "Only users whose directory account is (true) or is not (false) {what}; \
+                     users no directory knows match neither"
+                ),
+                json!({ "type": "boolean" }),
+            ));
+            continue;
+        }
         let description = match *filter {
             "group" => "Delivery group name or id",
             "user" => "User: DOMAIN\\name, name or UPN",
@@ -422,7 +471,8 @@ pub fn openapi(
         Operation::Sessions => list(list_parameters::<Session>(), "A Session, and site"),
         Operation::Users => list(
             list_parameters::<UserView>(),
-            "user_name, upn, display_name, sessions, machines, sites",
+            "user_name, upn, display_name, sessions, machines, sites, and account \
+             {locked, disabled, must_change, password_expires} when a directory knows the user",
         ),
         Operation::SiteSessions | Operation::SiteMachines => {
             op.insert(

@@ -144,6 +144,7 @@ pub async fn list(
             _ => k,
         }),
         queue: given(params.queue).map(|q| q.to_lowercase()),
+        ..Filter::default()
     };
     if let Some(s) = &filter.state {
         QueueTicket::check_state(s).map_err(ApiError::bad_request)?;

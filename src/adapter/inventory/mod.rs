@@ -5,8 +5,10 @@
 //!
 //! Readers take `Arc` snapshots that refreshes swap atomically; a failed refresh keeps the
 //! last good data, and a site none of whose connectors answers is shown degraded with the
-//! data's age. Changes become store events (`inventory`, `site`).
+//! data's age. Changes become store events (`inventory`, `site`). The directories' account
+//! states ([`accounts`]) are cached beside the sites and joined into the users view.
 
+pub mod accounts;
 mod changes;
 mod query;
 mod rows;
@@ -21,6 +23,7 @@ use rand::Rng;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use accounts::{AccountState, AccountStates, DEFAULT_ACCOUNT_REFRESH};
 pub use query::{Cursor, Filter, Key, Page, Row, Sort, page};
 pub use site::{ConnectorView, RefreshReport, SiteCache, SiteState};
 pub use snapshot::{Counts, Indexed, SiteData};
@@ -51,8 +54,13 @@ struct Inner {
     /// In config order.
     sites: Vec<Arc<SiteCache>>,
     store: Arc<dyn Store>,
-    /// The users view and the site generations it was built from.
+    /// The users view and the site generations (then the account states' one) it was
+    /// built from.
     users: Mutex<(Vec<u64>, Users)>,
+    /// Account states of every directory, joined into the users view.
+    accounts: Arc<AccountStates>,
+    /// The account refreshers, one per directory.
+    account_tasks: Mutex<Vec<JoinHandle<()>>>,
     /// Dropping the sender (with the last `Inventory`) stops the refreshers too.
     stop: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -104,6 +112,8 @@ impl Inventory {
                 sites,
                 store,
                 users: Mutex::new((Vec::new(), Arc::new(Vec::new()))),
+                accounts: Arc::new(AccountStates::default()),
+                account_tasks: Mutex::new(Vec::new()),
                 stop: watch::channel(false).0,
                 tasks: Mutex::new(Vec::new()),
             }),
@@ -133,10 +143,33 @@ impl Inventory {
         }
     }
 
+    /// Starts one account-state refresher per directory: each lists its directory at once,
+    /// then every `interval`. A second start does nothing.
+    pub fn start_accounts(&self, directories: &crate::directory::Directories, interval: Duration) {
+        let mut tasks = lock(&self.inner.account_tasks);
+        if !tasks.is_empty() {
+            return;
+        }
+        for directory in directories.iter() {
+            tasks.push(tokio::spawn(accounts::refresher(
+                Arc::clone(&self.inner.accounts),
+                Arc::clone(directory),
+                self.inner.stop.subscribe(),
+                interval,
+            )));
+        }
+    }
+
+    /// The account states the users view shows; [`AccountStates::record`] updates one.
+    pub fn accounts(&self) -> &AccountStates {
+        &self.inner.accounts
+    }
+
     /// Stops the refreshers and waits for them; a refresh under way is abandoned.
     pub async fn stop(&self) {
         self.inner.stop.send_replace(true);
-        let tasks: Vec<JoinHandle<()>> = lock(&self.inner.tasks).drain(..).collect();
+        let mut tasks: Vec<JoinHandle<()>> = lock(&self.inner.tasks).drain(..).collect();
+        tasks.extend(lock(&self.inner.account_tasks).drain(..));
         for task in tasks {
             // A refresher that panicked has nothing left to stop.
             let _ = task.await;
@@ -189,14 +222,20 @@ impl Inventory {
     /// The users view across sites, rebuilt only when some site's data changed.
     pub fn users(&self) -> Users {
         let states = self.states();
-        let generations: Vec<u64> = states.iter().map(|(_, s)| s.generation).collect();
+        let mut generations: Vec<u64> = states.iter().map(|(_, s)| s.generation).collect();
+        generations.push(self.inner.accounts.generation());
         let mut cached = lock(&self.inner.users);
         if cached.0 != generations || cached.0.is_empty() {
-            let built = users::build(
+            let mut built = users::build(
                 states
                     .iter()
                     .filter_map(|(name, s)| s.data.as_deref().map(|d| (*name, d))),
             );
+            self.inner.accounts.with(|state_of| {
+                for user in &mut built {
+                    user.item.account = state_of(&user.item.user_name);
+                }
+            });
             *cached = (generations, Arc::new(built));
         }
         Arc::clone(&cached.1)

@@ -73,6 +73,10 @@ pub struct Filter {
     /// Tickets only: the table or kind, and the configured queue.
     pub kind: Option<String>,
     pub queue: Option<String>,
+    /// Users only: the account's states; a user whose account is unknown matches none.
+    pub locked: Option<bool>,
+    pub disabled: Option<bool>,
+    pub must_change: Option<bool>,
 }
 
 /// A sort field (index into [`Row::SORT_FIELDS`]) and direction.

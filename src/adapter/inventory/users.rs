@@ -1,11 +1,13 @@
 //! The users view: every user seen in any site's sessions or machine assignments, with their
 //! names, how many sessions and assigned machines they have and where. Derived from the site
-//! snapshots; a directory (AD, ServiceNow) view joins in a later step.
+//! snapshots, with the account's state from the directories' cache ([`super::accounts`]) where
+//! it knows the user.
 
 use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
+use super::accounts::AccountState;
 use super::query::{Filter, Key, Row};
 use super::rows::user_is;
 use super::snapshot::{Indexed, SiteData};
@@ -22,6 +24,9 @@ pub struct UserView {
     pub machines: u32,
     /// Sites where the user has a session or an assigned machine, by name.
     pub sites: Vec<String>,
+    /// The directory account's state; absent when no directory knows the user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountState>,
 }
 
 /// Builds the view from each site's data, users ordered by name.
@@ -42,6 +47,7 @@ pub fn build<'a>(
                 sessions: 0,
                 machines: 0,
                 sites: Vec::new(),
+                account: None,
             },
             sites: BTreeSet::new(),
         })
@@ -93,7 +99,7 @@ impl Row for UserView {
     const SITE_SCOPED: bool = false;
     const SORT_FIELDS: &'static [&'static str] =
         &["user_name", "upn", "display_name", "sessions", "machines"];
-    const FILTERS: &'static [&'static str] = &["user"];
+    const FILTERS: &'static [&'static str] = &["user", "locked", "disabled", "must_change"];
 
     fn id(&self) -> &str {
         &self.user_name
@@ -116,9 +122,21 @@ impl Row for UserView {
             && f.site
                 .as_deref()
                 .is_none_or(|s| self.sites.iter().any(|x| x.eq_ignore_ascii_case(s)))
+            && account_is(self.account, f.locked, |a| a.locked)
+            && account_is(self.account, f.disabled, |a| a.disabled)
+            && account_is(self.account, f.must_change, |a| a.must_change)
     }
 
     fn check_state(state: &str) -> Result<(), String> {
         Err(format!("state={state:?}: users have no state to filter by"))
     }
+}
+
+/// Whether an account state passes one boolean filter; an unknown account passes none.
+fn account_is(
+    account: Option<AccountState>,
+    want: Option<bool>,
+    field: fn(&AccountState) -> bool,
+) -> bool {
+    want.is_none_or(|want| account.is_some_and(|a| field(&a) == want))
 }

@@ -15,7 +15,7 @@ use super::codes::{
     RC_UNWILLING_TO_PERFORM,
 };
 use super::connect::Session;
-use super::search::{find_filter, resolve_group, resolve_user, search};
+use super::search::{after_filter, find_filter, resolve_group, resolve_user, search};
 use crate::directory::{Account, Directory, DirectoryError, NewAccount, ResetOptions};
 use crate::secret::Secret;
 
@@ -186,6 +186,44 @@ impl Directory for LdapDirectory {
         accounts.sort_by_key(|a| a.sam_name.to_lowercase());
         accounts.truncate(limit);
         Ok(accounts)
+    }
+
+    /// Pages by name: the cursor is the last sAMAccountName of the previous page, and each
+    /// page is a sorted, size-limited search for the names after it. Every page stands on its
+    /// own connection (a paged-results cookie would not outlive the connection it came on).
+    async fn accounts_page(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Account>, Option<String>), DirectoryError> {
+        let limit = limit.max(1);
+        let mut session = self.session().await?;
+        let found = search(
+            &mut session,
+            &self.base_dn,
+            Scope::Subtree,
+            &after_filter(cursor),
+            ACCOUNT_ATTRS,
+            Some(limit),
+            true,
+        )
+        .await
+        .map_err(|e| super::search::base_dn_missing(e, &self.base_dn));
+        session.close().await;
+        let mut accounts: Vec<Account> = found?
+            .iter()
+            .map(|entry| account_from_entry(entry, &self.domain))
+            .collect();
+        // A DC may send more than the size limit (Samba does for some binds): the page is
+        // the first `limit` by name, and the next one starts after the last of them.
+        accounts.sort_by_key(|a| a.sam_name.to_lowercase());
+        let next = if accounts.len() >= limit {
+            accounts.truncate(limit);
+            accounts.last().map(|a| a.sam_name.clone())
+        } else {
+            None
+        };
+        Ok((accounts, next))
     }
 
     async fn account(&self, user: &str) -> Result<Account, DirectoryError> {

@@ -44,6 +44,19 @@ pub fn find_filter(text: &str) -> String {
     )
 }
 
+/// Every account after `cursor` (a sAMAccountName) in sAMAccountName order: the filter of
+/// one page of the whole directory. AD and Samba compare sAMAccountName without regard to
+/// case, for `>=` and for the sort control alike, so pages follow each other without a gap.
+pub fn after_filter(cursor: Option<&str>) -> String {
+    match cursor.map(str::trim).filter(|c| !c.is_empty()) {
+        None => format!("(&{USERS})"),
+        Some(cursor) => {
+            let c = ldap_escape(cursor);
+            format!("(&{USERS}(sAMAccountName>={c})(!(sAMAccountName={c})))")
+        }
+    }
+}
+
 /// Whether `group` is given as a DN rather than a common name.
 fn is_dn(group: &str) -> bool {
     let lower = group.to_ascii_lowercase();
@@ -228,6 +241,20 @@ mod tests {
         assert_eq!(
             find_filter(" "),
             "(&(objectCategory=person)(objectClass=user))"
+        );
+    }
+
+    #[test]
+    fn page_filters_start_after_the_cursor_escaped() {
+        assert_eq!(
+            after_filter(None),
+            "(&(objectCategory=person)(objectClass=user))"
+        );
+        assert_eq!(after_filter(Some(" ")), after_filter(None));
+        assert_eq!(
+            after_filter(Some("a*b")),
+            "(&(objectCategory=person)(objectClass=user)(sAMAccountName>=a\\2ab)\
+             (!(sAMAccountName=a\\2ab)))"
         );
     }
 

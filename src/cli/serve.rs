@@ -65,6 +65,25 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
 }
 
+/// What the engine tells the inventory after its actions: a site to refresh, an account as
+/// it is now.
+struct InventoryRefresh(crate::adapter::inventory::Inventory);
+
+impl crate::adapter::engine::AfterAction for InventoryRefresh {
+    fn refresh_now(&self, site: &str) {
+        let (inventory, site) = (self.0.clone(), site.to_owned());
+        tokio::spawn(async move {
+            if let Err(e) = inventory.refresh_now(&site).await {
+                tracing::debug!(%site, error = %e, "refresh after a job action failed");
+            }
+        });
+    }
+
+    fn account_changed(&self, account: &crate::directory::Account) {
+        self.0.accounts().record(account);
+    }
+}
+
 /// Runs the whole adapter on an open store, as the binary does: syncs the configured clients,
 /// starts the inventory, the job engine, the ticket service and the API. Tests start it this
 /// way too, so they exercise the wiring that ships.
@@ -119,15 +138,7 @@ pub async fn start(
     // signal that stops the server and lets running tasks finish for its grace period; a task
     // still running when the process exits keeps its lease and the next start resumes it.
     // After its actions the engine asks the inventory to refresh the site (coalesced).
-    let inventory = state.inventory.clone();
-    let refresh = move |site: &str| {
-        let (inventory, site) = (inventory.clone(), site.to_owned());
-        tokio::spawn(async move {
-            if let Err(e) = inventory.refresh_now(&site).await {
-                tracing::debug!(%site, error = %e, "refresh after a job action failed");
-            }
-        });
-    };
+    let refresh = InventoryRefresh(state.inventory.clone());
     let defaults = crate::adapter::engine::EngineOptions::default();
     // With the metrics' hooks: attempt latency, and the CVAD calls of the engine's clients.
     let engine = crate::adapter::engine::Engine::start_with_hooks(

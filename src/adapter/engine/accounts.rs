@@ -114,6 +114,17 @@ async fn run_claimed(
         Err(e) => Outcome::Failed(format!("the job's parameters are not valid: {e}")),
     };
     slot.release();
+    if matches!(outcome, Outcome::Done(_))
+        && let Some(hook) = shared.options.after_action.clone()
+    {
+        // The account as it is now, for the inventory's users list; read off the task's path.
+        let (directory, user) = (Arc::clone(&ctx.directory), task.target_id.clone());
+        tokio::spawn(async move {
+            if let Ok(account) = directory.account(&user).await {
+                hook.account_changed(&account);
+            }
+        });
+    }
     let ended = Ended {
         action: &job.action,
         attempt: task.attempts,

@@ -86,6 +86,9 @@ use worker::{JobCache, SiteCtx};
 pub trait AfterAction: Send + Sync {
     /// Must return quickly (schedule the refresh, do not run it inline).
     fn refresh_now(&self, site: &str);
+
+    /// An `account.*` task changed this account; it is as the directory reads it now.
+    fn account_changed(&self, _account: &crate::directory::Account) {}
 }
 
 impl<F: Fn(&str) + Send + Sync> AfterAction for F {

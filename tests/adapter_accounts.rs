@@ -11,27 +11,12 @@ use std::time::Duration;
 use deskbridge::lab::Scale;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::samba::Capture;
+use support::api::{Api, log};
 use support::{LabAdapter, token, until};
-
-/// Every log line of this test process, at every level: the adapter's tasks run on the
-/// runtime's worker threads, so the capture is the global subscriber.
-fn log() -> &'static Capture {
-    static LOG: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
-    LOG.get_or_init(|| {
-        let capture = Capture::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(capture.clone())
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
-        capture
-    })
-}
 
 struct Env {
     base: LabAdapter,
+    api: Api,
     http: reqwest::Client,
     helpdesk: String,
     admin: String,
@@ -48,6 +33,7 @@ impl Env {
         let admin = token(&http, &base.url, base.id("admin")).await;
         let viewer = token(&http, &base.url, base.id("viewer")).await;
         Env {
+            api: Api::new(&base.url),
             base,
             http,
             helpdesk,
@@ -63,29 +49,15 @@ impl Env {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base.url))
-            .bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status();
-        let text = response.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        self.api.call(token, method, path, body).await
     }
 
     async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
-        self.call(token, reqwest::Method::GET, path, None).await
+        self.api.get(token, path).await
     }
 
     async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(token, reqwest::Method::POST, path, Some(body))
-            .await
+        self.api.post(token, path, body).await
     }
 
     /// An ordinary lab account (not locked, disabled or protected), distinct per `nth`.
@@ -125,13 +97,7 @@ impl Env {
     }
 
     async fn finished(&self, job: &Value) -> Value {
-        let id = job["id"].as_str().expect("job id").to_owned();
-        until("the job to end", Duration::from_secs(30), async || {
-            let (_, job) = self.get(&self.viewer, &format!("/api/v1/jobs/{id}")).await;
-            let state = job["state"].as_str().unwrap_or_default();
-            (!matches!(state, "queued" | "running")).then_some(job)
-        })
-        .await
+        self.api.finished(&self.viewer, job).await
     }
 
     async fn reset(&self, sam: &str, params: Value) -> (StatusCode, Value) {
@@ -150,7 +116,6 @@ impl Env {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_resets_work_through_every_path_and_the_password_is_never_written_down() {
-    let log = log();
     let env = Env::start().await;
     let mut secrets: Vec<String> = Vec::new();
 
@@ -289,48 +254,7 @@ async fn password_resets_work_through_every_path_and_the_password_is_never_writt
     );
 
     // Now look everywhere a secret could have leaked.
-    let mut places: Vec<(String, String)> = Vec::new();
-    let logged = log.text();
-    assert!(
-        logged.contains("job engine started"),
-        "the log was captured"
-    );
-    places.push(("the adapter's log".into(), logged));
-    places.push((
-        "the audit log".into(),
-        env.get(&env.admin, "/api/v1/audit?limit=1000")
-            .await
-            .1
-            .to_string(),
-    ));
-    places.push((
-        "the jobs".into(),
-        env.get(&env.admin, "/api/v1/jobs?limit=1000")
-            .await
-            .1
-            .to_string(),
-    ));
-    let (_, jobs) = env.get(&env.admin, "/api/v1/jobs?limit=1000").await;
-    for job in jobs["items"].as_array().into_iter().flatten() {
-        let id = job["id"].as_str().unwrap_or_default();
-        places.push((
-            format!("job {id}"),
-            env.get(&env.admin, &format!("/api/v1/jobs/{id}"))
-                .await
-                .1
-                .to_string(),
-        ));
-    }
-    let metrics = env
-        .http
-        .get(format!("{}/metrics", env.base.url))
-        .send()
-        .await
-        .expect("metrics");
-    places.push((
-        "/metrics".into(),
-        metrics.text().await.expect("metrics text"),
-    ));
+    let mut places = env.api.written_places(&env.admin).await;
     let events = env
         .http
         .get(format!("{}/api/v1/events", env.base.url))
@@ -490,7 +414,6 @@ async fn account_actions_check_roles_targets_and_state() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_self_service_reset_from_servicenow_is_verified_done_and_its_secrets_cleared() {
     use deskbridge::servicenow::{AuthMode, ServiceNowClient, ServiceNowConfig};
-    let log = log();
     let env = Env::start().await;
     let sn = ServiceNowClient::new(ServiceNowConfig::from_lab(
         &env.base.lab.info().servicenow[0],
@@ -610,19 +533,9 @@ async fn a_self_service_reset_from_servicenow_is_verified_done_and_its_secrets_c
         .await
         .map(|rows| format!("{rows:?}"))
         .unwrap_or_default();
-    let places = [
-        ("the log", log.text()),
-        ("the job", job.to_string()),
-        (
-            "the audit log",
-            env.get(&env.admin, "/api/v1/audit?limit=1000")
-                .await
-                .1
-                .to_string(),
-        ),
-        ("the ticket journal", journal),
-        ("the catalog task", format!("{closed:?}")),
-    ];
+    let mut places = env.api.written_places(&env.admin).await;
+    places.push(("the ticket journal".into(), journal));
+    places.push(("the catalog task".into(), format!("{closed:?}")));
     for secret in [code, password] {
         for (place, text) in &places {
             assert!(!text.contains(secret), "a secret appears in {place}");

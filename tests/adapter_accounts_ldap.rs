@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use deskbridge::config::{DirectoryBackend, DirectoryConfig};
 use deskbridge::directory::Directory;
 use deskbridge::directory::ldap::{BindRefusal, CheckPasswordError, LdapDirectory};
@@ -15,30 +13,15 @@ use deskbridge::lab::Scale;
 use deskbridge::secret::Secret;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::samba::{self, Capture, SambaDc};
-use support::{LabAdapter, token, until};
-
-/// Every log line of this test process, at every level: the adapter's tasks run on the
-/// runtime's worker threads, so the capture is the global subscriber.
-fn log() -> &'static Capture {
-    static LOG: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
-    LOG.get_or_init(|| {
-        let capture = Capture::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(capture.clone())
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
-        capture
-    })
-}
+use support::api::{Api, log};
+use support::samba::{self, SambaDc};
+use support::{LabAdapter, token};
 
 /// An adapter whose only directory is the DC, one account made for the test, and every
 /// password the test used (to look for afterwards).
 struct Env {
     base: LabAdapter,
-    http: reqwest::Client,
+    api: Api,
     helpdesk: String,
     admin: String,
     viewer: String,
@@ -80,8 +63,8 @@ impl Env {
         let account = directory.create(&new).await.expect("create a test account");
         let password = new.password;
         Some(Env {
+            api: Api::new(&base.url),
             base,
-            http,
             helpdesk,
             admin,
             viewer,
@@ -99,31 +82,8 @@ impl Env {
         Secret::new(text)
     }
 
-    async fn call(
-        &self,
-        token: &str,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base.url))
-            .bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status();
-        let text = response.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
     async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
-        self.call(token, reqwest::Method::GET, path, None).await
+        self.api.get(token, path).await
     }
 
     /// The account as the adapter shows it.
@@ -138,25 +98,19 @@ impl Env {
     /// Runs `action` on the test's account as `token` and waits for the job to end.
     async fn job(&self, token: &str, action: &str, params: Value) -> Value {
         let (status, created) = self
-            .call(
+            .api
+            .post(
                 token,
-                reqwest::Method::POST,
                 "/api/v1/jobs",
-                Some(json!({
+                json!({
                     "action": action,
                     "targets": [{ "site": "LAB", "id": self.sam }],
                     "params": params,
-                })),
+                }),
             )
             .await;
         assert_eq!(status, StatusCode::ACCEPTED, "{created}");
-        let id = created["id"].as_str().expect("job id").to_owned();
-        until("the job to end", Duration::from_secs(30), async || {
-            let (_, job) = self.get(&self.viewer, &format!("/api/v1/jobs/{id}")).await;
-            let state = job["state"].as_str().unwrap_or_default();
-            (!matches!(state, "queued" | "running")).then_some(job)
-        })
-        .await
+        self.api.finished(&self.viewer, &created).await
     }
 
     /// A password reset verified by call-back, with the operator's typed password.
@@ -180,39 +134,7 @@ impl Env {
 
     /// None of the test's passwords is in the log, the audit log, any job or the metrics.
     async fn assert_no_secret_written(self) {
-        let mut places: Vec<(String, String)> = Vec::new();
-        let logged = log().text();
-        assert!(
-            logged.contains("job engine started"),
-            "the log was captured"
-        );
-        places.push(("the log".into(), logged));
-        let (status, audit) = self.get(&self.admin, "/api/v1/audit?limit=1000").await;
-        assert_eq!(status, StatusCode::OK, "{audit}");
-        assert!(
-            audit.to_string().contains("token.issue"),
-            "the audit log was read: {audit}"
-        );
-        places.push(("the audit log".into(), audit.to_string()));
-        let (_, jobs) = self.get(&self.admin, "/api/v1/jobs?limit=1000").await;
-        places.push(("the job list".into(), jobs.to_string()));
-        let items = jobs["items"].as_array().cloned().unwrap_or_default();
-        for job in &items {
-            let id = job["id"].as_str().unwrap_or_default();
-            let (_, detail) = self.get(&self.admin, &format!("/api/v1/jobs/{id}")).await;
-            places.push((format!("job {id}"), detail.to_string()));
-        }
-        let metrics = self
-            .http
-            .get(format!("{}/metrics", self.base.url))
-            .send()
-            .await
-            .expect("metrics");
-        assert!(metrics.status().is_success());
-        places.push((
-            "/metrics".into(),
-            metrics.text().await.expect("metrics text"),
-        ));
+        let places = self.api.written_places(&self.admin).await;
         for secret in &self.secrets {
             for (place, text) in &places {
                 assert!(
@@ -357,11 +279,11 @@ async fn disable_and_enable_jobs_stop_and_restore_logons() {
     };
     // Disabling needs admin.
     let (status, body) = env
-        .call(
+        .api
+        .post(
             &env.helpdesk,
-            reqwest::Method::POST,
             "/api/v1/jobs",
-            Some(json!({ "action": "account.disable", "targets": [{ "site": "LAB", "id": env.sam }] })),
+            json!({ "action": "account.disable", "targets": [{ "site": "LAB", "id": env.sam }] }),
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");

@@ -2,6 +2,7 @@
 //! way `deskbridge serve` starts one. Each binary uses part of it (hence `dead_code` allowed).
 #![allow(dead_code)]
 
+pub mod api;
 pub mod samba;
 
 use std::time::Duration;

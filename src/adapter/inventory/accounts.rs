@@ -100,6 +100,7 @@ impl AccountStates {
     pub async fn refresh(&self, directory: &dyn Directory) -> Result<usize, DirectoryError> {
         let mut fresh: HashMap<String, AccountState> = HashMap::new();
         let mut cursor: Option<String> = None;
+        let mut complete = false;
         for _ in 0..MAX_PAGES {
             let (accounts, next) = directory
                 .accounts_page(cursor.as_deref(), REFRESH_PAGE)
@@ -120,8 +121,19 @@ impl AccountStates {
                         directory.domain()
                     )));
                 }
-                None => break,
+                None => {
+                    complete = true;
+                    break;
+                }
             }
+        }
+        if !complete {
+            // Half a directory would show the other half's locked users as unknown.
+            return Err(DirectoryError::Other(format!(
+                "directory {} has more than {MAX_PAGES} pages of accounts; the \
+                 previous states are kept",
+                directory.domain()
+            )));
         }
         let count = fresh.len();
         lock(&self.domains).insert(directory.domain().trim().to_uppercase(), fresh);

@@ -7,41 +7,17 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::super::tests::now;
 use super::super::*;
 use super::*;
 use crate::accounts::PasswordPolicy;
 use crate::console::client::{
     AccountInfo, CheckViolation, JobInfo, JobProgress, JobState, PasswordCheck, Target, UserRow,
 };
-use crate::console::keymap::Keymap;
 use crate::console::widgets::password_dialog::{Field, Method};
 
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0)
-        .single()
-        .unwrap_or_default()
-}
-
 fn app(role: Role) -> App {
-    let setup = Setup {
-        keymap: Keymap::defaults(),
-        readonly: false,
-        lab: true,
-        adapter_url: "http://127.0.0.1:1".into(),
-        theme_names: vec![],
-    };
-    let mut app = App::new(setup, now());
-    app.update(
-        Msg::Whoami(Ok(Whoami {
-            client_id: Uuid::nil(),
-            name: "alice".into(),
-            role,
-            token_expires_at: None,
-        })),
-        now(),
-    );
-    app.link = Link::Live;
-    app
+    super::super::tests::app(role, false)
 }
 
 fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {

@@ -11,13 +11,15 @@ use crate::console::client::{
 use crate::console::keymap::Keymap;
 use crate::console::widgets::flash::FlashLevel;
 
-fn now() -> DateTime<Utc> {
+/// The fixed "now" of the pure update tests (shared with the account tests).
+pub(super) fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0)
         .single()
         .unwrap_or_default()
 }
 
-fn app(role: Role, readonly: bool) -> App {
+/// A live app whose operator has `role` (shared with the account tests).
+pub(super) fn app(role: Role, readonly: bool) -> App {
     let setup = Setup {
         keymap: Keymap::defaults(),
         readonly,

@@ -156,22 +156,20 @@ async fn modify(
     }
 }
 
-#[async_trait]
-impl Directory for LdapDirectory {
-    fn domain(&self) -> &str {
-        &self.domain
-    }
-
-    async fn find(&self, text: &str, limit: usize) -> Result<Vec<Account>, DirectoryError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
+impl LdapDirectory {
+    /// The accounts matching `filter` under the base DN, at most `limit` asked of the server,
+    /// sorted by sAMAccountName (whatever order, or count, the server sent).
+    async fn sorted_accounts(
+        &self,
+        filter: &str,
+        limit: usize,
+    ) -> Result<Vec<Account>, DirectoryError> {
         let mut session = self.session().await?;
         let found = search(
             &mut session,
             &self.base_dn,
             Scope::Subtree,
-            &find_filter(text),
+            filter,
             ACCOUNT_ATTRS,
             Some(limit),
             true,
@@ -184,6 +182,21 @@ impl Directory for LdapDirectory {
             .map(|entry| account_from_entry(entry, &self.domain))
             .collect();
         accounts.sort_by_key(|a| a.sam_name.to_lowercase());
+        Ok(accounts)
+    }
+}
+
+#[async_trait]
+impl Directory for LdapDirectory {
+    fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    async fn find(&self, text: &str, limit: usize) -> Result<Vec<Account>, DirectoryError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut accounts = self.sorted_accounts(&find_filter(text), limit).await?;
         accounts.truncate(limit);
         Ok(accounts)
     }
@@ -197,26 +210,9 @@ impl Directory for LdapDirectory {
         limit: usize,
     ) -> Result<(Vec<Account>, Option<String>), DirectoryError> {
         let limit = limit.max(1);
-        let mut session = self.session().await?;
-        let found = search(
-            &mut session,
-            &self.base_dn,
-            Scope::Subtree,
-            &after_filter(cursor),
-            ACCOUNT_ATTRS,
-            Some(limit),
-            true,
-        )
-        .await
-        .map_err(|e| super::search::base_dn_missing(e, &self.base_dn));
-        session.close().await;
-        let mut accounts: Vec<Account> = found?
-            .iter()
-            .map(|entry| account_from_entry(entry, &self.domain))
-            .collect();
+        let mut accounts = self.sorted_accounts(&after_filter(cursor), limit).await?;
         // A DC may send more than the size limit (Samba does for some binds): the page is
         // the first `limit` by name, and the next one starts after the last of them.
-        accounts.sort_by_key(|a| a.sam_name.to_lowercase());
         let next = if accounts.len() >= limit {
             accounts.truncate(limit);
             accounts.last().map(|a| a.sam_name.clone())

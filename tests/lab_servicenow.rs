@@ -1153,7 +1153,8 @@ async fn the_seed_looks_like_a_helpdesk() {
         assert!(names.contains(g), "{g}");
     }
     let items = sn.list("sc_cat_item", &[("sysparm_fields", "name")]).await;
-    assert_eq!(items.len(), 10);
+    // The ten Citrix ITSM items and the runbook example ("Reset stale Citrix sessions").
+    assert_eq!(items.len(), 11);
     let incidents = sn
         .list("incident", &[("sysparm_fields", "state,assigned_to")])
         .await;

@@ -91,6 +91,10 @@ pub fn machine(m: MachineResponse) -> Machine {
         os_type: m.os_type.unwrap_or_default(),
         ip_address: m.ip_address,
         load_index: m.load_index,
+        last_connection_time: time(
+            m.formatted_last_connection_time.as_deref(),
+            m.last_connection_time.as_deref(),
+        ),
     }
 }
 

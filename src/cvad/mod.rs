@@ -20,15 +20,18 @@ mod client;
 mod config;
 pub mod convert;
 mod endpoints;
+mod entitle;
 mod error;
 mod identity;
 mod jobs;
 mod paging;
 pub mod path;
+mod provision;
 mod resources;
 pub mod search;
 mod transport;
 pub mod wire;
+pub mod wire_entitle;
 pub mod wire_identity;
 
 #[cfg(test)]
@@ -39,9 +42,15 @@ mod fake;
 pub use actions::{AdminCredential, MessageStyle};
 pub use client::{CvadClient, EndpointStatus, JobRef};
 pub use config::{CvadAuth, CvadConfig, ONPREM_CUSTOMER_ID, RetryPolicy, ZoneEndpoints};
+pub use entitle::{Entitlement, EntitlementChange};
 pub use error::{CONNECTOR_HINT, CvadError, is_retryable_status, job_failure_hint};
 pub use identity::{IdentityQuery, IdentityText};
 pub use jobs::{Job, JobState};
 pub use paging::{MAX_PAGE_SIZE, Page, Pager, SearchResult, clamp_limit};
+pub use provision::DeleteMachineOptions;
 pub use search::{Search, SearchOp};
 pub use wire::JobStatus;
+pub use wire::{
+    AddCatalogMachineRequest, AssignMachineToUsers, DeliveryGroupAddMachinesRequest,
+    MachineAccountCreationRules, UpdateMachineRequest,
+};

@@ -207,6 +207,10 @@ pub struct MachineResponse {
     pub load_index: Option<u32>,
     #[serde(default)]
     pub provisioning_type: ProvisioningType,
+    #[serde(default)]
+    pub last_connection_time: Option<String>,
+    #[serde(default)]
+    pub formatted_last_connection_time: Option<String>,
 }
 
 /// `IdentityUserResponseModel`, the user as CVAD embeds it in sessions and machines.

@@ -1,6 +1,7 @@
 //! Machines (VDAs) and the power actions that can be asked of them.
 
 use super::enums::*;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A reference to another object by id and display name, as CVAD embeds them.
@@ -38,6 +39,11 @@ pub struct Machine {
     pub os_type: String,
     pub ip_address: Option<String>,
     pub load_index: Option<u32>,
+    /// `LastConnectionTime`: the last time a user connected to (or, as the lab reports it,
+    /// ended) a session on the machine; `None` when no connection is recorded. What power-off
+    /// of idle machines measures idleness from (src/adapter/idle).
+    #[serde(default)]
+    pub last_connection_time: Option<DateTime<Utc>>,
 }
 
 impl Machine {

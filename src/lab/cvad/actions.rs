@@ -1,10 +1,11 @@
 //! Every mutating action of the API as one value ([`Action`]) and one function ([`perform`]),
 //! shared by synchronous calls and the jobs of `?async=true` calls so both behave the same.
 
+use super::entitle::{AppGroupEdit, GroupEdit};
 use super::error::{ApiError, ApiResult};
 use super::state::{SiteState, Stamp};
 use super::timeline::{self, Event, LOGOFF_SECS};
-use super::{inventory, power};
+use super::{entitle, inventory, power};
 use crate::model::{AppState, PowerAction, PowerState, RegistrationState, SessionState};
 use chrono::{DateTime, Duration, Utc};
 
@@ -49,6 +50,19 @@ pub enum Action {
         group: usize,
         machine: usize,
     },
+    UpdateGroup {
+        group: usize,
+        edit: GroupEdit,
+    },
+    UpdateAppGroup {
+        app_group: usize,
+        edit: AppGroupEdit,
+    },
+    /// Deletes a machine; `catalog` when the call went through its catalog.
+    DeleteMachine {
+        machine: usize,
+        catalog: Option<usize>,
+    },
 }
 
 impl Action {
@@ -66,6 +80,9 @@ impl Action {
             Action::AddCatalogMachine { .. } => "AddMachineCatalogMachine",
             Action::AddGroupMachines { .. } => "AddDeliveryGroupMachines",
             Action::RemoveGroupMachine { .. } => "RemoveDeliveryGroupMachines",
+            Action::UpdateGroup { .. } => "UpdateDeliveryGroup",
+            Action::UpdateAppGroup { .. } => "UpdateApplicationGroup",
+            Action::DeleteMachine { .. } => "DeleteMachine",
         }
     }
 
@@ -90,6 +107,9 @@ impl Action {
             Action::AddCatalogMachine { .. } => "addCatalogMachine",
             Action::AddGroupMachines { .. } => "addDeliveryGroupMachines",
             Action::RemoveGroupMachine { .. } => "removeDeliveryGroupMachine",
+            Action::UpdateGroup { .. } => "updateDeliveryGroup",
+            Action::UpdateAppGroup { .. } => "updateApplicationGroup",
+            Action::DeleteMachine { .. } => "deleteMachine",
         }
     }
 
@@ -102,7 +122,8 @@ impl Action {
             | Action::MachineLogoff(machine)
             | Action::MachineDisconnect(machine)
             | Action::UpdateMachine { machine, .. }
-            | Action::RemoveGroupMachine { machine, .. } => machine_id(*machine),
+            | Action::RemoveGroupMachine { machine, .. }
+            | Action::DeleteMachine { machine, .. } => machine_id(*machine),
             Action::LogoffSession(s)
             | Action::DisconnectSession(s)
             | Action::SendMessage(s)
@@ -110,8 +131,11 @@ impl Action {
             Action::AddCatalogMachine { catalog, .. } => {
                 state.catalogs.get(*catalog).map(|c| c.id.clone())
             }
-            Action::AddGroupMachines { group, .. } => {
+            Action::AddGroupMachines { group, .. } | Action::UpdateGroup { group, .. } => {
                 state.groups.get(*group).map(|g| g.id.clone())
+            }
+            Action::UpdateAppGroup { app_group, .. } => {
+                state.app_groups.get(*app_group).map(|g| g.id.clone())
             }
         }
         .unwrap_or_default()
@@ -132,7 +156,8 @@ impl Action {
             | Action::MachineLogoff(machine)
             | Action::MachineDisconnect(machine)
             | Action::UpdateMachine { machine, .. }
-            | Action::RemoveGroupMachine { machine, .. } => machine_zone(*machine),
+            | Action::RemoveGroupMachine { machine, .. }
+            | Action::DeleteMachine { machine, .. } => machine_zone(*machine),
             Action::LogoffSession(s)
             | Action::DisconnectSession(s)
             | Action::SendMessage(s)
@@ -141,6 +166,8 @@ impl Action {
             | Action::AddGroupMachines { catalog, .. } => {
                 state.catalogs.get(*catalog).map(|c| c.zone)
             }
+            // Site-wide objects: any outage refuses them, no single zone does.
+            Action::UpdateGroup { .. } | Action::UpdateAppGroup { .. } => None,
         }
     }
 }
@@ -166,6 +193,7 @@ pub fn check_zone(state: &SiteState, action: &Action) -> ApiResult<()> {
 
 /// Performs the action at `now`; returns how many simulated seconds until its effect is done.
 pub fn perform(state: &mut SiteState, action: &Action, now: DateTime<Utc>) -> ApiResult<i64> {
+    refuse_deleted(state, action)?;
     let secs = match action {
         Action::Power {
             machine,
@@ -245,10 +273,40 @@ pub fn perform(state: &mut SiteState, action: &Action, now: DateTime<Utc>) -> Ap
             inventory::remove_group_machine(state, *group, *machine)?;
             0
         }
+        Action::UpdateGroup { group, edit } => {
+            entitle::update_group(state, *group, edit)?;
+            0
+        }
+        Action::UpdateAppGroup { app_group, edit } => {
+            entitle::update_app_group(state, *app_group, edit)?;
+            0
+        }
+        Action::DeleteMachine { machine, catalog } => {
+            inventory::delete_machine(state, *machine, *catalog)?;
+            0
+        }
     };
     let target = action.target_id(state);
     state.record_call(action.call_name(), &target);
     Ok(secs)
+}
+
+/// A job accepted before its machine was deleted finds it gone, as the site would.
+fn refuse_deleted(state: &SiteState, action: &Action) -> ApiResult<()> {
+    let machine = match action {
+        Action::Power { machine, .. }
+        | Action::MachineLogoff(machine)
+        | Action::MachineDisconnect(machine)
+        | Action::UpdateMachine { machine, .. }
+        | Action::RemoveGroupMachine { machine, .. }
+        | Action::DeleteMachine { machine, .. } => *machine,
+        _ => return Ok(()),
+    };
+    match state.machines.get(machine) {
+        Some(m) if !m.removed => Ok(()),
+        Some(m) => Err(ApiError::not_found("Machine", &m.qualified_name())),
+        None => Err(ApiError::not_found("Machine", &machine.to_string())),
+    }
 }
 
 fn machine_sessions(state: &SiteState, machine: usize) -> ApiResult<Vec<u64>> {

@@ -35,6 +35,8 @@ pub fn router(sites: Vec<Arc<Site>>) -> Router {
             "/_lab/sites/{site}/sessions/{session}/hang-logoff",
             post(hang_logoff).delete(release_logoff),
         )
+        .route("/_lab/sites/{site}/machines/{machine}/logon", post(logon))
+        .route("/_lab/sites/{site}/people", post(add_person))
         .with_state(Arc::new(sites))
 }
 
@@ -106,7 +108,7 @@ async fn describe(site: &Arc<Site>) -> serde_json::Value {
         "customer_id": site.meta.customer_id,
         "zones": zones,
         "counts": {
-            "machines": state.machines.len(),
+            "machines": state.machines.iter().filter(|m| !m.removed).count(),
             "sessions": state.sessions.len(),
             "delivery_groups": state.groups.len(),
             "machine_catalogs": state.catalogs.len(),
@@ -282,4 +284,110 @@ fn set_hang(sites: &Sites, key: &str, session: &str, hang: bool) -> Response {
         "logoff_in_progress": logging_off,
     }))
     .into_response()
+}
+
+/// Starts a logon on one machine, as a user launching a desktop would (the session starts
+/// `LogonInProgress`), for tests of what must not touch a machine someone is logging on to.
+/// The body may name the user (`{"user": "LAB\\sam"}`); by default the machine's assigned
+/// user, else the site's first person. Refused (409) where the broker would refuse.
+async fn logon(
+    State(sites): State<Sites>,
+    Path((key, machine)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Logon {
+        #[serde(default)]
+        user: Option<String>,
+    }
+    let site = match find(&sites, &key) {
+        Ok(site) => site,
+        Err(unknown) => return unknown.into_response(),
+    };
+    let request: Logon = if body.is_empty() {
+        Logon::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(request) => request,
+            Err(err) => return bad_request(format!("invalid logon: {err}")),
+        }
+    };
+    let now = site.clock.now();
+    let mut state = site.lock_current();
+    let Some(index) = state.find_machine(&machine) else {
+        return not_found(format!(
+            "site {} has no machine '{machine}'",
+            site.meta.name
+        ));
+    };
+    let person = match &request.user {
+        Some(user) => match state.find_person(user) {
+            Some(person) => person,
+            None => return not_found(format!("no person '{user}' in the lab")),
+        },
+        None => state.machines[index].assigned.first().copied().unwrap_or(0),
+    };
+    match super::actions::logon(&mut state, person, index, Vec::new(), now) {
+        Some(key) => {
+            let id = state.sessions.get(&key).map(|s| s.id.clone());
+            (StatusCode::CREATED, Json(json!({ "session": id }))).into_response()
+        }
+        None => (
+            StatusCode::CONFLICT,
+            Json(json!({ "error": format!(
+                "machine '{machine}' takes no session now (off, unregistered, in maintenance or full)"
+            ) })),
+        )
+            .into_response(),
+    }
+}
+
+/// `POST /_lab/sites/{site}/people` `{"sam","given_name","surname"}`: the site's directory
+/// learns an account made elsewhere (an onboarding against a real AD, whose new user the lab
+/// cannot know), so the site resolves it as a real site would after AD replication.
+async fn add_person(State(sites): State<Sites>, Path(key): Path<String>, body: Bytes) -> Response {
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct NewPerson {
+        sam: String,
+        given_name: String,
+        surname: String,
+    }
+    let site = match find(&sites, &key) {
+        Ok(site) => site,
+        Err(unknown) => return unknown.into_response(),
+    };
+    let request: NewPerson = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => return bad_request(format!("invalid person: {err}")),
+    };
+    let sam = request.sam.trim().to_ascii_lowercase();
+    if sam.is_empty() || sam.contains(['\\', '@', ' ']) {
+        return bad_request(format!("invalid account name '{}'", request.sam));
+    }
+    let mut state = site.lock_current();
+    if let Some(known) = state.find_person(&sam) {
+        return (StatusCode::OK, Json(json!({ "index": known }))).into_response();
+    }
+    let index = state.people.len();
+    let upn = format!("{sam}@{}", crate::lab::people::DNS_DOMAIN);
+    let office = crate::lab::people::OFFICES[0];
+    let person = crate::lab::people::Person {
+        index,
+        display_name: format!("{} {}", request.given_name, request.surname),
+        first: request.given_name,
+        last: request.surname,
+        mail: upn.clone(),
+        upn,
+        department: crate::lab::people::DEPARTMENTS[0],
+        ou: "OU=People,DC=lab,DC=example".to_owned(),
+        title: "Analyst",
+        office,
+        manager: None,
+        contractor: false,
+        sam,
+    };
+    std::sync::Arc::make_mut(&mut state.people).push(person);
+    (StatusCode::CREATED, Json(json!({ "index": index }))).into_response()
 }

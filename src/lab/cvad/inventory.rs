@@ -89,6 +89,8 @@ pub fn new_machine(
         power_action_pending: false,
         last_deregistration_reason: None,
         last_deregistration_time: None,
+        removed: false,
+        last_connection: None,
         ip: format!(
             "10.{}.{}.{}",
             100 + zone,
@@ -120,7 +122,7 @@ pub fn add_group_machines(
         let ok = state
             .machines
             .get(*machine)
-            .is_some_and(|m| m.catalog == catalog && m.group.is_none());
+            .is_some_and(|m| m.catalog == catalog && m.group.is_none() && !m.removed);
         if !ok {
             return Err(ApiError::invalid_operation(
                 "Machines named in AssignMachinesToUsers must be unassigned machines of the catalog",
@@ -135,7 +137,11 @@ pub fn add_group_machines(
         if chosen.len() >= wanted {
             break;
         }
-        if machine.catalog == catalog && machine.group.is_none() && !chosen.contains(&index) {
+        if machine.catalog == catalog
+            && machine.group.is_none()
+            && !machine.removed
+            && !chosen.contains(&index)
+        {
             chosen.push(index);
         }
     }
@@ -174,5 +180,53 @@ pub fn remove_group_machine(state: &mut SiteState, group: usize, index: usize) -
         )));
     }
     machine.group = None;
+    Ok(())
+}
+
+/// Deletes a machine from the site (`DELETE /MachineCatalogs/{c}/Machines/{m}` or
+/// `DELETE /Machines/{m}`). Refused, as the site refuses it, while the machine is in a
+/// delivery group or has sessions; `catalog` (when the call names one) must be its catalog.
+pub fn delete_machine(
+    state: &mut SiteState,
+    index: usize,
+    catalog: Option<usize>,
+) -> ApiResult<()> {
+    let machine = state
+        .machines
+        .get(index)
+        .filter(|m| !m.removed)
+        .ok_or_else(|| ApiError::not_found("Machine", &index.to_string()))?;
+    let name = machine.qualified_name();
+    if let Some(c) = catalog
+        && machine.catalog != c
+    {
+        let catalog_name = state.catalogs.get(c).map(|c| c.name.as_str()).unwrap_or("");
+        return Err(ApiError::not_found("Machine", &name).param("machineCatalog", catalog_name));
+    }
+    if let Some(group) = machine.group.and_then(|g| state.groups.get(g)) {
+        return Err(ApiError::invalid_operation(format!(
+            "Machine {name} cannot be deleted because it is in delivery group {}; remove it \
+             from the delivery group first",
+            group.name
+        ))
+        .param("deliveryGroup", group.name.clone()));
+    }
+    if !machine.sessions.is_empty() {
+        return Err(ApiError::invalid_operation(format!(
+            "Machine {name} cannot be deleted because it has {} session(s); log them off first",
+            machine.sessions.len()
+        )));
+    }
+    state.unindex_machine(index);
+    if let Some(m) = state.machines.get_mut(index) {
+        m.removed = true;
+        m.assigned.clear();
+        m.in_maintenance = false;
+        // Pending power steps of the deleted VM must not bring it back to life.
+        m.generation += 1;
+        m.power = PowerState::Off;
+        m.registration = RegistrationState::Unregistered;
+        m.power_action_pending = false;
+    }
     Ok(())
 }

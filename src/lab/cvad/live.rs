@@ -123,7 +123,7 @@ fn logon_someone(
     let start = rng.random_range(0..count);
     let candidates: Vec<usize> = (0..count.min(MACHINE_SCAN))
         .map(|i| (start + i) % count)
-        .filter(|m| actions::accepts_session(state, *m))
+        .filter(|m| actions::accepts_session(state, *m) && !awaits_owner(state, *m))
         .collect();
     for machine in candidates {
         let Some(person) = pick_person(state, rng, site, machine) else {
@@ -149,6 +149,17 @@ fn logon_someone(
         }
     }
     false
+}
+
+/// A free desktop of a static group: kept for the desktop requests that hand it out, so
+/// nobody walks in and takes it meanwhile.
+fn awaits_owner(state: &SiteState, machine: usize) -> bool {
+    state.machines.get(machine).is_some_and(|m| {
+        m.assigned.is_empty()
+            && m.group
+                .and_then(|g| state.groups.get(g))
+                .is_some_and(|g| g.allocation == crate::model::AllocationType::Static)
+    })
 }
 
 /// Someone who may use `machine`: one of its assigned users, or anyone whose home is the

@@ -3,7 +3,8 @@
 //! cloud trust service for client-credentials tokens, and control routes under `/_lab/sites`.
 //!
 //! Layout: `state` (records), `seed` (generation), `timeline` (deadlines), `power` (power
-//! state machine), `actions` (every write), `inventory` (catalog/group/machine edits), `jobs`
+//! state machine), `actions` (every write), `inventory` (catalog/group/machine edits),
+//! `entitle` (delivery-group and application-group included users), `jobs`
 //! (async jobs), `paging`, `search`, `render` (wire models), `auth`, `error`, `api/` (routes
 //! and the HTTP plumbing in `api::http`), `control` (/_lab), `live` (background activity).
 //!
@@ -25,6 +26,7 @@ mod actions;
 mod api;
 mod auth;
 mod control;
+mod entitle;
 mod error;
 mod inventory;
 mod jobs;

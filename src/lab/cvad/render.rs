@@ -1,20 +1,22 @@
 //! Conversion of the site's records into the API's wire models (`crate::cvad::wire`).
 
-use super::state::{Counters, MachineRec, SessionRec, SiteState};
+use super::state::{Counters, MachineRec, SessionRec, SiteState, USER_RID_BASE, USER_SID_PREFIX};
 use crate::cvad::wire::{
     ApplicationGroupResponse, ApplicationResponse, DeliveryGroupResponse, IdentityUser,
     MachineCatalogResponse, MachineResponse, ProvisioningProgress, ProvisioningSchemeSummary,
     RefModel, SessionClient, SessionConnection, SessionMachine, SessionResponse, ZoneResponse,
 };
+use crate::cvad::wire_entitle::{
+    ApplicationGroupDetailResponse, DeliveryGroupDetailResponse, SimpleAccessPolicyResponse,
+};
 use crate::lab::people::{DOMAIN, Person};
-use crate::model::{AllocationType, ProvisioningType, SessionSupport};
+use crate::model::{
+    AllocationType, PowerState, ProvisioningType, RegistrationState, SessionSupport,
+};
 
 pub fn identity(person: &Person) -> IdentityUser {
     IdentityUser {
-        sid: Some(format!(
-            "S-1-5-21-3623811015-3361044348-30300820-{}",
-            1000 + person.index
-        )),
+        sid: Some(format!("{USER_SID_PREFIX}{}", USER_RID_BASE + person.index)),
         sam_name: Some(person.qualified()),
         principal_name: Some(person.upn.clone()),
         display_name: Some(person.display_name.clone()),
@@ -108,6 +110,10 @@ pub fn machine(state: &SiteState, m: &MachineRec) -> MachineResponse {
         provisioning_type: catalog
             .map(|c| c.provisioning)
             .unwrap_or(ProvisioningType::Manual),
+        last_connection_time: m
+            .last_connection
+            .map(|t| super::state::Stamp::new(t).legacy),
+        formatted_last_connection_time: m.last_connection.map(|t| t.to_rfc3339()),
     }
 }
 
@@ -189,12 +195,68 @@ pub fn group(state: &SiteState, index: usize, counters: Counters) -> Option<Deli
     })
 }
 
+/// `GET /DeliveryGroups/{nameOrId}`: the list model with the access policy and machine
+/// counts.
+pub fn group_detail(state: &SiteState, index: usize) -> Option<DeliveryGroupDetailResponse> {
+    let g = state.groups.get(index)?;
+    let base = group(state, index, state.counters_of(index))?;
+    let members = || state.machines.iter().filter(|m| m.group == Some(index));
+    let count = |keep: &dyn Fn(&MachineRec) -> bool| members().filter(|m| keep(m)).count() as u32;
+    let people = |list: &[usize]| -> Vec<IdentityUser> {
+        list.iter()
+            .filter_map(|p| state.person(*p))
+            .map(identity)
+            .collect()
+    };
+    Some(DeliveryGroupDetailResponse {
+        simple_access_policy: Some(SimpleAccessPolicyResponse {
+            allow_anonymous: false,
+            allow_hdx_access: true,
+            allow_rdp_access: false,
+            connect_via_net_scaler_gateway_allowed: true,
+            connect_not_via_net_scaler_gateway_allowed: true,
+            included_user_filter_enabled: g.included_filter,
+            included_users: people(&g.included_users),
+            excluded_user_filter_enabled: false,
+            excluded_users: Vec::new(),
+        }),
+        total_machines: base.total_desktops,
+        registered_machines: count(&|m| m.registration == RegistrationState::Registered),
+        off_machines: count(&|m| m.power == PowerState::Off),
+        machines_in_maintenance_mode: count(&|m| m.in_maintenance),
+        unassigned_machines: (g.allocation == AllocationType::Static)
+            .then(|| count(&|m| m.assigned.is_empty())),
+        group: base,
+    })
+}
+
+/// `GET /ApplicationGroups/{nameOrId}`.
+pub fn app_group_detail(state: &SiteState, index: usize) -> Option<ApplicationGroupDetailResponse> {
+    let g = state.app_groups.get(index)?;
+    let listed = app_group(state, index)?;
+    let total_machines = state
+        .machines
+        .iter()
+        .filter(|m| m.group.is_some_and(|d| g.groups.contains(&d)))
+        .count() as u32;
+    Some(ApplicationGroupDetailResponse {
+        id: listed.id,
+        name: listed.name,
+        enabled: listed.enabled,
+        delivery_groups: listed.delivery_groups,
+        application_count: g.apps,
+        total_machines,
+        included_users_filter_enabled: g.included_filter,
+        included_users: listed.included_users,
+    })
+}
+
 pub fn catalog(state: &SiteState, index: usize) -> Option<MachineCatalogResponse> {
     let c = state.catalogs.get(index)?;
     let machines: Vec<&MachineRec> = state
         .machines
         .iter()
-        .filter(|m| m.catalog == index)
+        .filter(|m| m.catalog == index && !m.removed)
         .collect();
     let total = machines.len() as u32;
     let used = machines.iter().filter(|m| m.group.is_some()).count() as u32;

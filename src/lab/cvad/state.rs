@@ -67,6 +67,12 @@ pub struct GroupRec {
     pub allocation: AllocationType,
     pub in_maintenance: bool,
     pub enabled: bool,
+    /// `SimpleAccessPolicy.IncludedUsers`: people granted the group (indexes into the
+    /// population), in the order they were added.
+    pub included_users: Vec<usize>,
+    /// `SimpleAccessPolicy.IncludedUserFilterEnabled`: off means the list is not consulted and
+    /// every user passing the group's other rules may use it.
+    pub included_filter: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +91,9 @@ pub struct AppGroupRec {
     pub groups: Vec<usize>,
     pub users: Vec<usize>,
     pub apps: u32,
+    /// `IncludedUsersFilterEnabled`: off means anyone the delivery groups admit may use the
+    /// group's applications, whatever `users` says.
+    pub included_filter: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -110,6 +119,13 @@ pub struct MachineRec {
     pub last_deregistration_reason: Option<&'static str>,
     pub last_deregistration_time: Option<DateTime<Utc>>,
     pub ip: String,
+    /// Deleted from the site: kept as a tombstone so record indexes (sessions, jobs, pending
+    /// events) stay valid, but found by no lookup and listed nowhere.
+    pub removed: bool,
+    /// `LastConnectionTime`: when a session last started or ended on the machine; `None`
+    /// for a machine nobody has used. Kept by [`SiteState::insert_session`] and
+    /// [`SiteState::remove_session`] (see [`SiteState::note_connection`]).
+    pub last_connection: Option<DateTime<Utc>>,
 }
 
 impl MachineRec {
@@ -309,6 +325,23 @@ impl SiteState {
         self.machine_lookup.get(&key).copied()
     }
 
+    /// Forgets a machine's names: after a delete, its id and name answer 404 and the name may
+    /// be given to a new machine.
+    pub fn unindex_machine(&mut self, index: usize) {
+        if let Some(m) = self.machines.get(index) {
+            let keys = [
+                m.id.to_ascii_lowercase(),
+                m.name.to_ascii_lowercase(),
+                m.qualified_name().to_ascii_lowercase(),
+            ];
+            for key in keys {
+                if self.machine_lookup.get(&key) == Some(&index) {
+                    self.machine_lookup.remove(&key);
+                }
+            }
+        }
+    }
+
     /// Registers a machine's names in the lookup table.
     pub fn index_machine(&mut self, index: usize) {
         if let Some(m) = self.machines.get(index) {
@@ -335,9 +368,19 @@ impl SiteState {
         self.session_by_id.get(&id.to_ascii_lowercase()).copied()
     }
 
-    /// Resolves a user as written by a client: `DOMAIN\sam`, `sam`, or a UPN.
+    /// Resolves a user as written by a client: `DOMAIN\sam`, `sam`, a UPN or the SID the API
+    /// shows.
     pub fn find_person(&self, name: &str) -> Option<usize> {
         let name = name.trim();
+        if let Some(rid) = name
+            .get(..USER_SID_PREFIX.len())
+            .filter(|p| p.eq_ignore_ascii_case(USER_SID_PREFIX))
+            .and_then(|_| name[USER_SID_PREFIX.len()..].parse::<usize>().ok())
+        {
+            return rid
+                .checked_sub(USER_RID_BASE)
+                .filter(|i| *i < self.people.len());
+        }
         let sam = name.rsplit_once('\\').map(|(_, sam)| sam).unwrap_or(name);
         self.people
             .iter()
@@ -354,8 +397,17 @@ impl SiteState {
         if let Some(machine) = self.machines.get_mut(session.machine) {
             machine.sessions.push(key);
         }
+        self.note_connection(session.machine, session.start.at);
         self.sessions.insert(key, session);
         key
+    }
+
+    /// Moves a machine's `LastConnectionTime` forward to `at` (never back: a seeded session
+    /// that started hours ago does not hide a later one).
+    pub fn note_connection(&mut self, machine: usize, at: DateTime<Utc>) {
+        if let Some(m) = self.machines.get_mut(machine) {
+            m.last_connection = Some(m.last_connection.map_or(at, |t| t.max(at)));
+        }
     }
 
     /// Removes a session and unlinks it from its machine.
@@ -366,6 +418,9 @@ impl SiteState {
         if let Some(machine) = self.machines.get_mut(session.machine) {
             machine.sessions.retain(|k| *k != key);
         }
+        // The session ends now (the last lazy update); the timeline moves it to the
+        // logoff's own due time when that is later.
+        self.note_connection(session.machine, self.last_tick);
         Some(session)
     }
 
@@ -384,6 +439,11 @@ impl SiteState {
             .or_insert(0) += 1;
     }
 }
+
+/// What every person's SID starts with, as the API shows it; the RID is
+/// [`USER_RID_BASE`] plus the person's index.
+pub const USER_SID_PREFIX: &str = "S-1-5-21-3623811015-3361044348-30300820-";
+pub const USER_RID_BASE: usize = 1000;
 
 /// A GUID from a deterministic random source.
 pub fn new_guid(rng: &mut ChaCha8Rng) -> String {

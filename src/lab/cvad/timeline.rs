@@ -88,8 +88,10 @@ pub fn advance(state: &mut SiteState, now: DateTime<Utc>) {
                 step,
             } => machine_step(state, machine, generation, step, at),
             Event::LogoffDone { session } => {
-                if !state.hung_logoffs.contains(&session) {
-                    state.remove_session(session);
+                if !state.hung_logoffs.contains(&session)
+                    && let Some(gone) = state.remove_session(session)
+                {
+                    state.note_connection(gone.machine, at);
                 }
             }
             Event::LogonDone { session } => {

@@ -1,21 +1,28 @@
-//! `/MachineCatalogs`: list, get, the catalog's machines, and adding a machine (MCS
+//! `/MachineCatalogs`: list, get, the catalog's machines, adding a machine (MCS
 //! provisioning through the catalog's naming scheme, with the `X-AdminCredential` the AD
-//! account creation needs).
+//! account creation needs) and deleting one.
+//!
+//! An add job's parameters are those of the real job: `NameOrId` (the catalog) and `request`
+//! (the request as the site resolved it, `MachineName` included), so a client learns the new
+//! machine's name from the job; `ResultLocation` points at the machine once it exists.
 
 use super::http::ApiPath;
-use super::machines::machine_page;
+use super::machines::{
+    check_delete_options, delete_target, machine_page, resolve as resolve_machine,
+};
 use super::{ApiState, Call, Target, index_page, no_content, parse_body, people};
 use crate::cvad::wire::AddCatalogMachineRequest;
 use crate::lab::cvad::actions::Action;
 use crate::lab::cvad::error::{ApiError, ApiResult};
 use crate::lab::cvad::render;
 use crate::lab::cvad::state::SiteState;
+use crate::lab::people::DOMAIN;
 use crate::model::ProvisioningType;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get};
 use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -27,6 +34,10 @@ pub fn routes() -> Router<ApiState> {
         .route(
             "/MachineCatalogs/{id}/Machines",
             get(catalog_machines).post(add_to_catalog),
+        )
+        .route(
+            "/MachineCatalogs/{id}/Machines/{machine}",
+            delete(delete_from_catalog),
         )
 }
 
@@ -209,9 +220,17 @@ async fn add_to_catalog(
             }
         }
         let name = new_machine_name(&mut state, catalog, &request)?;
+        let resolved = AddCatalogMachineRequest {
+            machine_name: Some(format!("{DOMAIN}\\{name}")),
+            ..request.clone()
+        };
+        let echoed = serde_json::to_string(&[resolved]).unwrap_or_default();
         let c = &state.catalogs[catalog];
         let path = format!("/MachineCatalogs/{}", c.id);
-        let target = Target::new(path, &[("NameOrId", &c.name), ("Id", &c.id)]);
+        let target = Target::new(
+            path,
+            &[("NameOrId", &c.name), ("Id", &c.id), ("request", &echoed)],
+        );
         let action = Action::AddCatalogMachine {
             catalog,
             name,
@@ -219,6 +238,26 @@ async fn add_to_catalog(
             maintenance: request.in_maintenance_mode.unwrap_or(false),
         };
         (action, target)
+    };
+    Ok(call.run(action, target, no_content()))
+}
+
+/// `DELETE /MachineCatalogs/{nameOrId}/Machines/{machine}`: deletes the machine from the
+/// site; refused while it is in a delivery group or has sessions.
+async fn delete_from_catalog(
+    call: Call,
+    ApiPath((id, machine)): ApiPath<(String, String)>,
+) -> ApiResult<Response> {
+    check_delete_options(&call)?;
+    let (action, target) = {
+        let state = call.api.state();
+        let catalog = catalog_index(&state, &id)?;
+        let index = resolve_machine(&state, &machine)?;
+        let action = Action::DeleteMachine {
+            machine: index,
+            catalog: Some(catalog),
+        };
+        (action, delete_target(&state, index))
     };
     Ok(call.run(action, target, no_content()))
 }

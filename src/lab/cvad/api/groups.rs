@@ -1,5 +1,6 @@
-//! `/DeliveryGroups`: list, get, the group's machines, and adding machines from a catalog
-//! (with optional user assignments) or removing one.
+//! `/DeliveryGroups`: list, get (the detail model, with the access policy), edit (in
+//! [`super::entitle`]), the group's machines, and adding machines from a catalog (with
+//! optional user assignments) or removing one.
 
 use super::catalogs::catalog_index;
 use super::http::ApiPath;
@@ -20,7 +21,10 @@ use axum::{Json, Router};
 pub fn routes() -> Router<ApiState> {
     Router::new()
         .route("/DeliveryGroups", get(list_groups))
-        .route("/DeliveryGroups/{id}", get(get_group))
+        .route(
+            "/DeliveryGroups/{id}",
+            get(get_group).patch(super::entitle::update_group),
+        )
         .route(
             "/DeliveryGroups/{id}/Machines",
             get(group_machines).post(add_to_group),
@@ -53,7 +57,7 @@ async fn get_group(
 ) -> ApiResult<Response> {
     let state = api.state();
     let index = group_index(&state, &id)?;
-    let group = render::group(&state, index, state.counters_of(index))
+    let group = render::group_detail(&state, index)
         .ok_or_else(|| ApiError::not_found("DeliveryGroup", &id))?;
     Ok(Json(group).into_response())
 }

@@ -1,5 +1,5 @@
-//! `/Machines`: list, get, search, update (maintenance, assignment), power actions and the
-//! machine-wide session actions.
+//! `/Machines`: list, get, search, update (maintenance, assignment), delete, power actions
+//! and the machine-wide session actions.
 
 use super::http::ApiPath;
 use super::{
@@ -23,7 +23,10 @@ pub fn routes() -> Router<ApiState> {
     Router::new()
         .route("/Machines", get(list))
         .route("/Machines/$search", post(search))
-        .route("/Machines/{id}", get(get_one).patch(update))
+        .route(
+            "/Machines/{id}",
+            get(get_one).patch(update).delete(delete_machine),
+        )
         .route("/Machines/{id}/Sessions", get(sessions))
         .route("/Machines/{id}/{action}", post(act))
 }
@@ -38,6 +41,7 @@ pub fn machine_page(
 ) -> ApiResult<Response> {
     let page = listing(api, raw, kind)?;
     let state = api.state();
+    let keep = |state: &SiteState, m: &MachineRec| !m.removed && keep(state, m);
     let total = with_total.then(|| state.machines.iter().filter(|m| keep(&state, m)).count());
     let start = page.after.map_or(0, |a| a as usize + 1);
     let iter = state
@@ -125,6 +129,57 @@ async fn update(call: Call, ApiPath(id): ApiPath<String>, body: Bytes) -> ApiRes
             assigned,
         };
         (action, Target::machine(&state.machines[index]))
+    };
+    Ok(call.run(action, target, no_content()))
+}
+
+/// The options of a machine delete: `deleteVm` and `purgeDBOnly` (booleans) and
+/// `deleteAccount` (`Leave`, `None`, `Disable`, `Delete`). The lab checks them and removes the
+/// machine from the site whichever way the VM and its account would go.
+pub fn check_delete_options(call: &Call) -> ApiResult<()> {
+    for name in ["deleteVm", "purgeDBOnly"] {
+        if let Some(value) = crate::lab::cvad::paging::query_param(&call.query, name)
+            && !(value.eq_ignore_ascii_case("true") || value.eq_ignore_ascii_case("false"))
+        {
+            return Err(ApiError::invalid_string(
+                name,
+                format!("{name} must be true or false, got '{value}'"),
+            ));
+        }
+    }
+    if let Some(value) = crate::lab::cvad::paging::query_param(&call.query, "deleteAccount") {
+        let known = ["Leave", "None", "Disable", "Delete"];
+        if !known.iter().any(|k| k.eq_ignore_ascii_case(value)) {
+            return Err(ApiError::invalid_enum("deleteAccount", value));
+        }
+    }
+    Ok(())
+}
+
+/// A delete job names the machine (`Id`, `Name`); once it is gone, its catalog is what is
+/// left to look at.
+pub fn delete_target(state: &SiteState, machine: usize) -> Target {
+    let m = &state.machines[machine];
+    let catalog = state.catalogs.get(m.catalog).map(|c| c.id.clone());
+    let path = catalog.map_or_else(
+        || "/MachineCatalogs".to_string(),
+        |id| format!("/MachineCatalogs/{id}"),
+    );
+    Target::new(path, &[("Id", &m.id), ("Name", &m.qualified_name())])
+}
+
+/// `DELETE /Machines/{nameOrId}` (JobType `DeleteMachine` with `async=true`).
+async fn delete_machine(call: Call, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
+    check_delete_options(&call)?;
+    let (action, target) = {
+        let state = call.api.state();
+        let machine = resolve(&state, &id)?;
+        let target = delete_target(&state, machine);
+        let action = Action::DeleteMachine {
+            machine,
+            catalog: None,
+        };
+        (action, target)
     };
     Ok(call.run(action, target, no_content()))
 }

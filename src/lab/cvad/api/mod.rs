@@ -4,6 +4,7 @@
 //! ([`Call::run`], sync or as a job).
 
 mod catalogs;
+mod entitle;
 mod groups;
 pub mod http;
 mod identity;
@@ -68,6 +69,7 @@ pub fn router(site: Arc<Site>, endpoint: usize) -> Router {
         .merge(groups::routes())
         .merge(catalogs::routes())
         .merge(identity::routes())
+        .merge(entitle::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route);
     let mut router: Router = Router::new()
@@ -121,7 +123,13 @@ async fn gate(State(api): State<ApiState>, mut request: Request, next: Next) -> 
 /// The site-wide outage is not answered here: reads go on, and writes fail in
 /// [`actions::check_zone`] exactly as in a zone whose connectors are all down.
 async fn admit(api: &ApiState, request: &mut Request) -> Result<(), Response> {
-    match api.site.faults.check().await {
+    let method = request.method().as_str().to_string();
+    let fault = api
+        .site
+        .faults
+        .check_request(&method, request.uri().path())
+        .await;
+    match fault {
         Some(Fault::Throttle { retry_after }) => {
             return Err(ApiError::rate_limited(retry_after.as_secs().max(1)).into_response());
         }

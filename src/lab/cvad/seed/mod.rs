@@ -1,6 +1,7 @@
 //! Deterministic generation of the default sites: catalogs, delivery groups, machines,
 //! applications and sessions for the people of each zone, from the lab's seed.
 
+mod access;
 mod zone;
 
 use super::state::{
@@ -165,10 +166,35 @@ pub fn build(ctx: &LabContext, index: usize, spec: &SiteSpec) -> SiteState {
         plans.push(plan);
     }
     add_apps(&mut state, &mut rng, &office_groups, &clinical_groups);
+    let statics: Vec<(usize, usize)> = plans
+        .iter()
+        .map(|p| (p.static_group, p.static_catalog))
+        .collect();
     for plan in plans {
         fill_app_sessions(&mut state, &mut rng, plan, now);
     }
+    last_connections(&mut state, now);
+    // From their own stream, after everything else, so the rest of the site stays as every
+    // seed made it before spare desktops existed.
+    let mut spare_rng = ctx.rng(SITE_STREAM_BASE + 200 + index as u64);
+    for (group, catalog) in statics {
+        access::add_spare_desktops(&mut state, &mut spare_rng, group, catalog);
+    }
+    access::entitle(&mut state);
     state
+}
+
+/// Machines without a session were last used a while ago: between 20 minutes and 10 hours,
+/// spread by index (no random draw, so the rest of the site stays as every seed made it), and
+/// every ninth one never (`LastConnectionTime` empty), so powering off idle machines has
+/// both kinds to tell apart.
+fn last_connections(state: &mut SiteState, now: DateTime<Utc>) {
+    for (index, machine) in state.machines.iter_mut().enumerate() {
+        if machine.sessions.is_empty() && machine.last_connection.is_none() && index % 9 != 4 {
+            let minutes = 20 + (index as i64 * 37) % 580;
+            machine.last_connection = Some(now - Duration::minutes(minutes));
+        }
+    }
 }
 
 fn add_apps(
@@ -189,6 +215,7 @@ fn add_apps(
                 groups: groups.to_vec(),
                 users,
                 apps: apps.len() as u32,
+                included_filter: true,
             });
             for (name, published) in apps {
                 state.apps.push(AppRec {

@@ -76,6 +76,8 @@ fn add_pool(
         allocation: pool.allocation,
         in_maintenance: false,
         enabled: true,
+        included_users: Vec::new(),
+        included_filter: true,
     });
     let machines = add_machines(state, rng, catalog, Some(group), &pool, digits);
     (group, machines)
@@ -193,7 +195,8 @@ pub fn build_zone(
         },
     );
     // Static (persistent) VDI, assigned to the first people of the zone.
-    let (_, statics) = add_pool(
+    let static_catalog = state.catalogs.len();
+    let (static_group, statics) = add_pool(
         state,
         rng,
         zone,
@@ -319,6 +322,8 @@ pub fn build_zone(
     );
     ZonePlan {
         zone,
+        static_group,
+        static_catalog,
         office,
         clinical,
         app_sessions,
@@ -329,6 +334,9 @@ pub fn build_zone(
 /// What a zone still needs once the site's applications exist: its published-app sessions.
 pub struct ZonePlan {
     pub zone: usize,
+    /// The persistent desktops' delivery group and MCS catalog.
+    pub static_group: usize,
+    pub static_catalog: usize,
     pub office: usize,
     pub clinical: usize,
     pub app_sessions: usize,

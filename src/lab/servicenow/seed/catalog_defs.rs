@@ -187,6 +187,18 @@ pub const ITEMS: &[ItemDef] = &[
             var("deprovisioning_type", "Deprovisioning type", SELECT, true),
         ],
     },
+    // Not a Citrix ITSM item: an example of one an admin maps to a runbook
+    // (`[servicenow.runbooks]`, docs/fulfilment.md). Seeded requests never pick it.
+    ItemDef {
+        key: "reset_stale_sessions",
+        name: "Reset stale Citrix sessions",
+        description: "Log off sessions left disconnected at a site (runs a runbook)",
+        group: CITRIX_OPS,
+        vars: &[
+            var("site", "Site", TEXT, true),
+            var("older_than", "Disconnected longer than (4h)", TEXT, false),
+        ],
+    },
 ];
 
 /// The CVAD zone that serves an office, as the lab's CVAD sites are laid out, so that catalog

@@ -54,6 +54,7 @@ fn machine(id: &str, name: &str, group: &str, support: SessionSupport) -> Machin
         os_type: "Windows".to_owned(),
         ip_address: None,
         load_index: None,
+        last_connection_time: None,
     }
 }
 

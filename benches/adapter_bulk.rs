@@ -222,6 +222,9 @@ async fn bulk() {
         }],
         directories: Vec::new(),
         accounts: Default::default(),
+        routing: Default::default(),
+        idle_power_off: Vec::new(),
+        runbooks_dir: None,
     };
     let sqlite = SqliteStore::open(&config.store.url()).await.expect("store");
     let store: Arc<dyn Store> = Arc::new(sqlite.clone());

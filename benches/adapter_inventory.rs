@@ -97,6 +97,9 @@ fn config(dir: &std::path::Path, client: Uuid) -> AdapterConfig {
         }],
         directories: Vec::new(),
         accounts: Default::default(),
+        routing: Default::default(),
+        idle_power_off: Vec::new(),
+        runbooks_dir: None,
     }
 }
 

@@ -89,6 +89,9 @@ impl Env {
             ],
             directories: Vec::new(),
             accounts: Default::default(),
+            routing: Default::default(),
+            idle_power_off: Vec::new(),
+            runbooks_dir: None,
         };
         let sqlite = SqliteStore::open(&config.store.url())
             .await

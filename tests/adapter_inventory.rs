@@ -50,6 +50,9 @@ fn config_for(info: &LabInfo, dir: &Path, viewer: Uuid) -> AdapterConfig {
         }],
         directories: Vec::new(),
         accounts: Default::default(),
+        routing: Default::default(),
+        idle_power_off: Vec::new(),
+        runbooks_dir: None,
     }
 }
 

@@ -115,6 +115,9 @@ fn config(lab: &Lab, dir: &std::path::Path, tune: &dyn Fn(&mut SiteConfig)) -> A
         ],
         directories: Vec::new(),
         accounts: Default::default(),
+        routing: Default::default(),
+        idle_power_off: Vec::new(),
+        runbooks_dir: None,
     }
 }
 

@@ -341,6 +341,9 @@ async fn servicenow_calls_are_counted_per_instance_and_outcome() {
         clients: Vec::new(),
         directories: Vec::new(),
         accounts: Default::default(),
+        routing: Default::default(),
+        idle_power_off: Vec::new(),
+        runbooks_dir: None,
     };
     let sqlite = SqliteStore::open(&config.store.url()).await.expect("store");
     let store: Arc<dyn Store> = Arc::new(sqlite.clone());

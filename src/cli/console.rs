@@ -49,7 +49,7 @@ impl ConsoleArgs {
 }
 
 /// Resolves the config or explains every problem in it.
-fn load(args: &ConsoleArgs) -> anyhow::Result<ConsoleConfig> {
+pub(crate) fn load(args: &ConsoleArgs) -> anyhow::Result<ConsoleConfig> {
     ConsoleConfig::load(&args.flags()).map_err(|errors| anyhow::anyhow!("{errors}"))
 }
 
@@ -88,19 +88,8 @@ pub async fn console(args: ConsoleArgs) -> anyhow::Result<()> {
     let readonly = config.readonly.value;
     match &config.adapter_url {
         Some(url) => {
-            let Some(id) = &config.client_id else {
-                bail!(
-                    "an adapter URL is set but no client id: set [adapter] client_id or DESKBRIDGE_CLIENT_ID"
-                );
-            };
-            let Some(secret) = &config.secret else {
-                bail!(
-                    "no client secret: set DESKBRIDGE_CLIENT_SECRET or DESKBRIDGE_CLIENT_SECRET_FILE, or \
-                     [adapter] secret = {{ file = \"…\" }} in the config file"
-                );
-            };
-            let client =
-                ApiClient::new(url.value.as_str(), id.value.clone(), secret.value.clone())?;
+            let client = adapter_client(&config)?
+                .context("an adapter URL is set, so a client is made for it")?;
             let setup = setup(
                 keymap,
                 readonly,
@@ -116,14 +105,9 @@ pub async fn console(args: ConsoleArgs) -> anyhow::Result<()> {
                 .clone()
                 .context("no data folder: set XDG_DATA_HOME or HOME, or use --adapter")?
                 .join("embedded");
-            let lab = Lab::start(LabOptions {
-                seed: 1,
-                scale: Scale::Small,
-                live: true,
-                ..LabOptions::default()
-            })
-            .await
-            .context("cannot start the lab")?;
+            let lab = Lab::start(embedded_lab_options())
+                .await
+                .context("cannot start the lab")?;
             let result = async {
                 let adapter = crate::cli::serve::start_lab_adapter(lab.info(), &data_dir).await?;
                 let url = adapter.server.url();
@@ -142,6 +126,40 @@ pub async fn console(args: ConsoleArgs) -> anyhow::Result<()> {
             lab.shutdown().await;
             result
         }
+    }
+}
+
+/// The client of the adapter the config names (URL, client id, secret), or `None` when no
+/// adapter is set (the embedded lab). Shared with `deskbridge report`.
+pub(crate) fn adapter_client(config: &ConsoleConfig) -> anyhow::Result<Option<ApiClient>> {
+    let Some(url) = &config.adapter_url else {
+        return Ok(None);
+    };
+    let Some(id) = &config.client_id else {
+        bail!(
+            "an adapter URL is set but no client id: set [adapter] client_id or DESKBRIDGE_CLIENT_ID"
+        );
+    };
+    let Some(secret) = &config.secret else {
+        bail!(
+            "no client secret: set DESKBRIDGE_CLIENT_SECRET or DESKBRIDGE_CLIENT_SECRET_FILE, or \
+             [adapter] secret = {{ file = \"…\" }} in the config file"
+        );
+    };
+    Ok(Some(ApiClient::new(
+        url.value.as_str(),
+        id.value.clone(),
+        secret.value.clone(),
+    )?))
+}
+
+/// The lab the embedded default runs (and `deskbridge report` without an adapter).
+pub(crate) fn embedded_lab_options() -> LabOptions {
+    LabOptions {
+        seed: 1,
+        scale: Scale::Small,
+        live: true,
+        ..LabOptions::default()
     }
 }
 

@@ -2,6 +2,9 @@
 
 mod console;
 mod lab;
+mod report;
+mod route;
+mod runbook;
 pub mod serve;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +28,12 @@ pub enum Command {
     Console(console::ConsoleArgs),
     /// Print the console's resolved config, theme, keymap, log and data paths.
     Info(console::ConsoleArgs),
+    /// Routing rules: `route explain USER` shows which rule sends a user where, and why.
+    Route(route::RouteArgs),
+    /// Print a report (resources, tickets, jobs) as a table, CSV or JSON.
+    Report(report::ReportArgs),
+    /// Runbooks: `runbook check` validates the runbooks folder and prints every problem.
+    Runbook(runbook::RunbookArgs),
 }
 
 /// Runs the parsed command line and returns the process exit code.
@@ -51,6 +60,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Serve(args)) => runtime.block_on(serve::run(args)),
         Some(Command::Console(args)) => runtime.block_on(console::console(args)),
         Some(Command::Info(args)) => console::info(&args),
+        Some(Command::Report(args)) => runtime.block_on(report::run(args)),
+        Some(Command::Route(args)) => runtime.block_on(route::run(args)),
+        Some(Command::Runbook(args)) => runbook::run(args),
         // The embedded default: a live lab, the adapter in front of it and the console on it.
         None => runtime.block_on(console::console(console::ConsoleArgs::default())),
     };

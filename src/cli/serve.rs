@@ -122,10 +122,30 @@ pub async fn start(
         crate::cvad::CvadClient::new(site.to_cvad_config()).ok()
     })
     .context("cannot set up the configured directories")?;
+    // Runbooks likewise: a bad file stops the start with every problem, as a config error.
+    let runbooks = crate::adapter::runbooks::Runbooks::configured(&config).map_err(|errors| {
+        anyhow::anyhow!(
+            "the runbooks have {} problem(s); the adapter did not start:\n{errors}",
+            errors.len()
+        )
+    })?;
+    if !runbooks.is_empty() {
+        tracing::info!(count = runbooks.len(), "runbooks loaded");
+    }
+    // Catalog items mapped to runbooks (`[servicenow.runbooks]`) need those runbooks.
+    crate::adapter::tickets::fulfil::check_runbook_items(&config, &runbooks).map_err(|p| {
+        anyhow::anyhow!(
+            "the catalog items mapped to runbooks have {} problem(s); the adapter did not \
+             start:\n{}",
+            p.len(),
+            p.join("\n")
+        )
+    })?;
     let mut state = AppState::new(store, config, options)
         .await
         .context("cannot read the token signing key from the store")?;
     state.directories = directories;
+    state.runbooks = Arc::new(runbooks);
     // One inventory refresher per site (disabled sites are listed, not refreshed). They stop
     // with the server: its graceful shutdown drops the state, whose inventory signals them.
     state.inventory.start();
@@ -139,6 +159,9 @@ pub async fn start(
     // still running when the process exits keeps its lease and the next start resumes it.
     // After its actions the engine asks the inventory to refresh the site (coalesced).
     let refresh = InventoryRefresh(state.inventory.clone());
+    // Runbook steps start their jobs through the API's own submission (attached below, once
+    // the state holds the engine).
+    let submitter = crate::adapter::api::jobs::ApiSubmitter::new();
     let defaults = crate::adapter::engine::EngineOptions::default();
     // With the metrics' hooks: attempt latency, and the CVAD calls of the engine's clients.
     let engine = crate::adapter::engine::Engine::start_with_hooks(
@@ -149,12 +172,20 @@ pub async fn start(
             after_action: Some(Arc::new(refresh)),
             directories: state.directories.clone(),
             verification: state.config.accounts.verification,
+            submitter: Some(submitter.clone()),
             ..defaults
         },
         state.metrics.engine_hooks(),
     )
     .context("cannot start the job engine")?;
     state.jobs = Some(engine.handle());
+    submitter.attach(state.clone());
+    // `[[idle_power_off]]` schedules (src/adapter/idle): they act through the engine, so they
+    // start after it, and stop before it (or with the server).
+    let schedules = crate::adapter::idle::start_schedules(&state);
+    if !schedules.is_empty() {
+        tracing::info!(count = schedules.len(), "idle power-off schedules started");
+    }
     // Ticket queues, the outbox that delivers ticket writes and the job ↔ ticket lifecycle
     // (src/adapter/tickets). New queue tickets of auto-fulfilled catalog items are fulfilled
     // by the zero-touch path, in the background so the poller goes on.
@@ -175,6 +206,7 @@ pub async fn start(
     tokio::spawn(async move {
         wait_for_stop().await;
         pruner.abort();
+        schedules.stop().await;
         tickets.stop().await;
         engine.shutdown().await;
     });
@@ -383,6 +415,7 @@ pub fn lab_config(
             auto_fulfil: Vec::new(),
             resolve_close_code: DEFAULT_CLOSE_CODE.to_owned(),
             failure_assignment_group: None,
+            runbooks: Vec::new(),
         })
         .collect();
     // The lab's accounts, through its first site's Identity API: password resets and unlocks
@@ -414,5 +447,9 @@ pub fn lab_config(
         }],
         directories,
         accounts: Default::default(),
+        // Each lab office to the site and zone that serves it (docs/routing.md).
+        routing: crate::config::RoutingConfig::from_lab(info),
+        idle_power_off: Vec::new(),
+        runbooks_dir: None,
     }
 }

@@ -187,6 +187,10 @@ pub(super) fn check(raw: &RawConfig, ctx: &mut Ctx<'_>) -> Option<AdapterConfig>
     let clients = clients(&raw.clients, ctx);
     let directories = directories::check_directories(raw, ctx);
     let accounts = accounts::check_accounts(raw, ctx);
+    let routing = super::routing_check::check_routing(raw, ctx);
+    let idle_power_off = super::idle::check_idle(raw, ctx);
+    let runbooks_dir = runbooks_dir(raw, ctx);
+    super::runbook_items::check_files(raw, runbooks_dir.as_ref(), ctx);
 
     // Everything is built only when nothing failed, so a partial config never escapes.
     if !ctx.c.errors.is_empty() {
@@ -202,7 +206,34 @@ pub(super) fn check(raw: &RawConfig, ctx: &mut Ctx<'_>) -> Option<AdapterConfig>
         clients,
         directories: directories?,
         accounts: accounts?,
+        routing: routing?,
+        idle_power_off: idle_power_off?,
+        runbooks_dir: runbooks_dir?,
     })
+}
+
+/// `runbooks_dir`: a folder that must exist when named; unnamed, `runbooks` beside the config
+/// file is used when it exists (a config without runbooks needs no empty folder).
+fn runbooks_dir(raw: &RawConfig, ctx: &mut Ctx<'_>) -> Option<Option<std::path::PathBuf>> {
+    let Some(value) = &raw.runbooks_dir else {
+        let default = ctx.base_dir.join("runbooks");
+        return Some(default.is_dir().then_some(default));
+    };
+    let dir = paths::expand_path(value.get_ref(), ctx.base_dir, ctx.env)
+        .map_err(|e| ctx.c.error(value.span(), "runbooks_dir", e))
+        .ok()?;
+    if !dir.is_dir() {
+        ctx.c.error(
+            value.span(),
+            "runbooks_dir",
+            format!(
+                "{} is not a folder; create it, or leave `runbooks_dir` out for no runbooks",
+                dir.display()
+            ),
+        );
+        return None;
+    }
+    Some(Some(dir))
 }
 
 /// The `[engine]` table; absent keys are left to the engine's defaults.

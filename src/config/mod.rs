@@ -32,17 +32,35 @@
 //! the file (missing keys, bad values, duplicates, inline secrets, unresolvable references…)
 //! is reported at once. No message contains a secret value.
 //!
-//! Sections to come (routing rules, runbooks, a PostgreSQL store) are new optional keys: files
-//! written today stay valid.
+//! - `[[routing.rules]]` and `[routing.default]`: which site, desktops and applications a user
+//!   gets, by location, department, domain, OU or group ([`RoutingConfig`], docs/routing.md); a
+//!   rule that points at a missing or disabled site is an error here.
+//!
+//! - `[[idle_power_off]]`: schedules that shut down idle machines of delivery groups
+//!   (`delivery_groups`, optional `site`, `idle_minutes`, `every`; [`IdlePowerOff`],
+//!   docs/idle.md).
+//!
+//! - `runbooks_dir`: the folder of runbook files (`crate::adapter::runbooks`,
+//!   docs/runbooks.md); relative to the config file's folder; default `runbooks` beside the
+//!   config file when that folder exists. A named folder that does not exist is an error.
+//!
+//! Sections to come (a PostgreSQL store) are new optional keys: files written today stay
+//! valid.
 
 mod accounts;
 mod check;
 mod convert;
 mod diagnostic;
 mod directories;
+mod idle;
 mod locate;
 mod paths;
 mod raw;
+mod routing;
+mod routing_check;
+mod routing_desktops;
+mod routing_lab;
+mod runbook_items;
 mod secret_ref;
 mod servicenow;
 mod sites;
@@ -54,11 +72,17 @@ mod zones;
 mod tests;
 
 pub use diagnostic::{ConfigErrors, Diagnostic};
+pub use idle::{IdlePowerOff, MIN_IDLE_EVERY};
+pub use routing::{
+    DEFAULT_RULE, PersistentDesktop, PooledDesktop, RouteTarget, RoutingConfig, RoutingRule,
+    RuleMatch,
+};
 pub use secret_ref::SecretRef;
 // Shared with the console's config file (`crate::console::config`), which keeps the same
 // conventions: XDG paths, secret references, and FILE:LINE:COL errors.
 pub(crate) use paths::{default_data_dir, expand_path, xdg_dir};
 pub(crate) use secret_ref::SecretSpec;
+pub use types::RunbookItem;
 pub use types::{AccountsConfig, DEFAULT_DIRECTORY_TIMEOUT, DirectoryBackend, DirectoryConfig};
 pub use types::{
     AdapterConfig, ApiClientConfig, DEFAULT_CLOSE_CODE, DEFAULT_CONCURRENCY, DEFAULT_LISTEN,

@@ -30,6 +30,11 @@ pub(super) struct RawConfig {
     pub directories: Vec<Spanned<RawDirectory>>,
     pub password_policy: Option<Spanned<RawTable>>,
     pub verification: Option<Spanned<RawTable>>,
+    pub routing: Option<Spanned<RawRouting>>,
+    #[serde(default)]
+    pub idle_power_off: Vec<Spanned<RawIdlePowerOff>>,
+    /// The runbooks folder (`crate::adapter::runbooks`); default `runbooks` beside the file.
+    pub runbooks_dir: Option<Spanned<String>>,
 }
 
 /// `[engine]`: how the job engine runs.
@@ -88,6 +93,9 @@ pub(super) struct RawInstance {
     pub auto_fulfil: Vec<Spanned<String>>,
     #[serde(default)]
     pub queues: Vec<Spanned<RawQueue>>,
+    /// `[servicenow.runbooks]`: catalog item name → runbook name, or `{ runbook, variables }`;
+    /// read key by key (`super::runbook_items`).
+    pub runbooks: Option<Spanned<RawTable>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -159,4 +167,71 @@ pub(super) struct RawDirectory {
     pub timeout: Option<Spanned<String>>,
     pub users_ou: Option<Spanned<String>>,
     pub site: Option<Spanned<String>>,
+}
+
+/// `[routing]`: `[[routing.rules]]` in order, and `[routing.default]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRouting {
+    #[serde(default)]
+    pub rules: Vec<Spanned<RawRule>>,
+    pub default: Option<Spanned<RawRouteTarget>>,
+}
+
+/// `[[routing.rules]]`: a name, what it matches, and where matching users go. `match` is read
+/// key by key so that every unknown or bad key is reported at its own line.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRule {
+    pub name: Option<Spanned<String>>,
+    #[serde(rename = "match")]
+    pub matches: Option<Spanned<RawTable>>,
+    pub site: Option<Spanned<String>>,
+    pub pooled_desktop: Option<Spanned<RawPooledDesktop>>,
+    pub persistent_desktop: Option<Spanned<RawPersistentDesktop>>,
+    #[serde(default)]
+    pub apps: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub groups: Vec<Spanned<String>>,
+}
+
+/// `[routing.default]`: a rule's destination without its name and match.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRouteTarget {
+    pub site: Option<Spanned<String>>,
+    pub pooled_desktop: Option<Spanned<RawPooledDesktop>>,
+    pub persistent_desktop: Option<Spanned<RawPersistentDesktop>>,
+    #[serde(default)]
+    pub apps: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub groups: Vec<Spanned<String>>,
+}
+
+/// `pooled_desktop = { delivery_group = "…" }` or `{ access_group = "…" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPooledDesktop {
+    pub delivery_group: Option<Spanned<String>>,
+    pub access_group: Option<Spanned<String>>,
+}
+
+/// `persistent_desktop = { delivery_group = "…", catalog = "…", naming = "VDI-####" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPersistentDesktop {
+    pub delivery_group: Option<Spanned<String>>,
+    pub catalog: Option<Spanned<String>>,
+    pub naming: Option<Spanned<String>>,
+}
+
+/// `[[idle_power_off]]`: a schedule that powers off idle machines of delivery groups.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawIdlePowerOff {
+    pub delivery_groups: Option<Spanned<Vec<Spanned<String>>>>,
+    pub site: Option<Spanned<String>>,
+    pub idle_minutes: Option<Spanned<i64>>,
+    pub every: Option<Spanned<String>>,
+    pub include_unregistered: Option<bool>,
 }

@@ -122,6 +122,7 @@ pub(super) fn check_instance(
         "queue",
     );
     let auto_fulfil = check_auto_fulfil(raw, prefix, ctx);
+    let runbooks = super::runbook_items::check_items(raw, prefix, ctx);
 
     Some(ServiceNowInstanceConfig {
         name: name?,
@@ -133,6 +134,7 @@ pub(super) fn check_instance(
         auto_fulfil: auto_fulfil?,
         resolve_close_code: resolve_close_code?,
         failure_assignment_group,
+        runbooks: runbooks?,
     })
 }
 

@@ -48,6 +48,13 @@ pub struct AdapterConfig {
     pub directories: Vec<DirectoryConfig>,
     /// `[password_policy]` and `[verification]`.
     pub accounts: AccountsConfig,
+    /// `[[routing.rules]]` and `[routing.default]` (empty when absent).
+    pub routing: super::RoutingConfig,
+    /// `[[idle_power_off]]`: schedules that shut down idle machines (none when absent).
+    pub idle_power_off: Vec<super::IdlePowerOff>,
+    /// The runbooks folder (docs/runbooks.md): `runbooks_dir`, else `runbooks` beside the
+    /// config file when that folder exists; `None`: no runbooks.
+    pub runbooks_dir: Option<PathBuf>,
 }
 
 /// The rules of account self-service: what a new password must meet and how many wrong
@@ -144,6 +151,8 @@ pub struct ServiceNowInstanceConfig {
     /// Assignment group a ticket goes to when its automated action fails; `None`: it stays
     /// in its group with a work note.
     pub failure_assignment_group: Option<String>,
+    /// `[servicenow.runbooks]`: catalog items fulfilled by a runbook (docs/fulfilment.md).
+    pub runbooks: Vec<RunbookItem>,
 }
 
 impl ServiceNowInstanceConfig {
@@ -151,6 +160,35 @@ impl ServiceNowInstanceConfig {
     pub fn is_auto_fulfilled(&self, item: &str) -> bool {
         self.auto_fulfil.iter().any(|i| i == item)
     }
+
+    /// The runbook mapping of catalog item `item`; names compare ignoring case and spaces.
+    pub fn runbook_for(&self, item: &str) -> Option<&RunbookItem> {
+        let wanted = norm_item(item);
+        self.runbooks.iter().find(|r| norm_item(&r.item) == wanted)
+    }
+}
+
+/// A catalog item name as compared: lower case, spaces around and repeated inside ignored.
+pub(crate) fn norm_item(item: &str) -> String {
+    item.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// One catalog item fulfilled by a runbook: `"Item" = "runbook"` or
+/// `"Item" = { runbook = "…", variables = { VARIABLE = "param" } }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunbookItem {
+    /// The catalog item's name, as written.
+    pub item: String,
+    /// The runbook's name (its file `NAME.toml` in the runbooks folder).
+    pub runbook: String,
+    /// Catalog variable → runbook parameter, for variables not named like the parameter.
+    pub variables: std::collections::BTreeMap<String, String>,
+    /// Where the mapping is written (`adapter.toml:12:1: key servicenow[0].runbooks."…"`),
+    /// for problems found once the runbooks are loaded; empty when built in code.
+    pub origin: String,
 }
 
 /// The tickets one queue holds: records of these tables assigned to one of these groups

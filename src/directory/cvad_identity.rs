@@ -13,6 +13,8 @@
 //! - group changes are `PUT` / `DELETE /Identity/Users/{group}/members/{user}` (lab route).
 //! - `create` is [`DirectoryError::Unsupported`]: the Identity API cannot create users.
 //! - must-change shows as an expired password (`DaysUntilPasswordExpiry` 0), as in AD.
+//! - `City` is the account's location (for routing rules); the model has no department, so
+//!   that stays empty and routing explanations call it unknown.
 //!
 //! Errors: 404 → `NotFound`; a 400 carrying AD's password restriction (`0000052D`,
 //! `0x800708C5`) → `PasswordRefused` with the rule; 403 → `Denied`; throttling, 503 and
@@ -213,6 +215,9 @@ fn to_account(u: IdentityUserResponse, domain: &str, groups: &HashMap<String, St
             .filter(|_| can_expire)
             .map(|d| midnight + Duration::days(d.max(0))),
         groups: names,
+        // The Identity API has `City` but no department (IdentityUserResponseModel).
+        department: String::new(),
+        location: u.city.map(|c| c.trim().to_string()).unwrap_or_default(),
     }
 }
 

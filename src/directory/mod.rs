@@ -41,12 +41,26 @@ pub struct Account {
     pub password_expires: Option<DateTime<Utc>>,
     /// Common names of the groups the account is a direct member of.
     pub groups: Vec<String>,
+    /// AD `department`; empty when the directory gives none (the CVAD Identity API has no
+    /// such field).
+    #[serde(default)]
+    pub department: String,
+    /// Where the user works: AD `l` (city), else `physicalDeliveryOfficeName`; the Identity
+    /// API's `City`. Empty when unknown.
+    #[serde(default)]
+    pub location: String,
 }
 
 impl Account {
     /// `DOMAIN\sam`, the form CVAD uses.
     pub fn qualified_name(&self) -> String {
         format!("{}\\{}", self.domain, self.sam_name)
+    }
+
+    /// The DN of the OU (or container) the account is in: its DN without the first RDN;
+    /// empty when the backend gives no DN.
+    pub fn ou(&self) -> String {
+        parent_dn(&self.dn)
     }
 }
 
@@ -127,6 +141,21 @@ pub trait Directory: Send + Sync {
     async fn create(&self, account: &NewAccount) -> Result<Account, DirectoryError>;
 }
 
+/// A DN without its first RDN (`CN=Doe\, Jane,OU=Staff,DC=corp` → `OU=Staff,DC=corp`); an
+/// escaped comma inside a value does not end the RDN. Empty for an empty or one-RDN DN.
+pub fn parent_dn(dn: &str) -> String {
+    let mut escaped = false;
+    for (i, c) in dn.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            ',' => return dn[i + 1..].trim().to_string(),
+            _ => {}
+        }
+    }
+    String::new()
+}
+
 /// The part of `user` a directory looks up: `DOMAIN\sam` → `sam`; a UPN or plain name as is.
 pub fn account_name(user: &str) -> &str {
     user.rsplit_once('\\').map_or(user, |(_, sam)| sam).trim()
@@ -135,6 +164,18 @@ pub fn account_name(user: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ou_is_the_dn_without_its_first_rdn() {
+        let account = Account {
+            dn: "CN=Doe\\, Jane,OU=Finance,OU=London,DC=lab,DC=example".into(),
+            ..Account::default()
+        };
+        assert_eq!(account.ou(), "OU=Finance,OU=London,DC=lab,DC=example");
+        assert_eq!(parent_dn("CN=Users, DC=lab"), "DC=lab");
+        assert_eq!(parent_dn("DC=lab"), "");
+        assert_eq!(Account::default().ou(), "");
+    }
 
     #[test]
     fn account_names_drop_the_domain() {

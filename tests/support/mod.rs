@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod samba;
+pub mod tmux;
 
 use std::time::Duration;
 

@@ -4,9 +4,11 @@
 //! own role on top of the route's, and wake the engine when there is new work.
 
 mod account;
+mod child;
 mod openapi;
 mod validate;
 mod view;
+mod workflow;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -25,10 +27,12 @@ use crate::adapter::store::{
     Job, JobDetail, JobQuery, JobState, NewJob, NewTask, TaskState, TicketRef,
 };
 
+pub use child::ApiSubmitter;
 pub use openapi::document;
 use validate::{check_role, same_request, tasks_for, validate};
 pub use view::{AttemptView, JobPageView, JobView, ProgressView, TaskView};
 use view::{detail_view, job_view};
+pub use workflow::preview;
 
 /// Most targets one job may have: a whole large site's sessions fit, a runaway script does not.
 pub const MAX_TARGETS: usize = 10_000;
@@ -94,7 +98,12 @@ pub async fn submit(
     let state = state.clone();
     let mut checked = validate(&state, caller, body)?;
     let tasks = tasks_for(&state, checked.spec, body).await?;
-    let kept = account::keep_secrets(&state, body, &mut checked).await?;
+    let kept = match checked.op {
+        actions::Operation::Workflow { .. } => {
+            workflow::keep_secrets(&state, caller, body, &mut checked).await?
+        }
+        _ => account::keep_secrets(&state, body, &mut checked).await?,
+    };
     let forget = |kept: &account::Kept| {
         if let (Some(jobs), Some(reference)) = (&state.jobs, kept.reference) {
             jobs.secrets().drop_ref(reference);

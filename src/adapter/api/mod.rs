@@ -13,13 +13,17 @@ pub mod error;
 pub mod events;
 pub mod guard;
 pub mod health;
+pub mod idle;
 pub mod inventory;
 pub mod jobs;
 pub mod oauth;
 pub mod openapi;
+pub mod reports;
 pub mod request_id;
 pub mod requests;
 pub mod routes;
+pub mod routing;
+pub mod runbooks;
 pub mod server;
 pub mod sites;
 pub mod tickets;
@@ -80,6 +84,9 @@ pub struct AppState {
     /// The directories of `[[directories]]`, for account lookups and `account.*` jobs (the
     /// engine holds the same ones). Empty until `serve` sets them.
     pub directories: crate::directory::Directories,
+    /// The runbooks of the config's runbooks folder (src/adapter/runbooks); empty until
+    /// `serve` loads them.
+    pub runbooks: Arc<crate::adapter::runbooks::Runbooks>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -124,6 +131,7 @@ impl AppState {
             closing: Arc::new(tokio::sync::watch::channel(false).0),
             options,
             directories: crate::directory::Directories::default(),
+            runbooks: Arc::default(),
         })
     }
 }

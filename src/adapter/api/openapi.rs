@@ -127,7 +127,8 @@ fn specifics(spec: &RouteSpec, op: &mut Map<String, Value>, responses: &mut Map<
         | Operation::JobList
         | Operation::JobGet
         | Operation::JobCancel
-        | Operation::JobRetry => super::jobs::document(spec.operation, op, responses),
+        | Operation::JobRetry
+        | Operation::WorkflowPreview => super::jobs::document(spec.operation, op, responses),
         Operation::Tickets
         | Operation::TicketGet
         | Operation::TicketTake
@@ -139,6 +140,14 @@ fn specifics(spec: &RouteSpec, op: &mut Map<String, Value>, responses: &mut Map<
         | Operation::PasswordPolicy
         | Operation::PasswordCheck
         | Operation::SecurityCodeEnroll => super::accounts::openapi(spec.operation, op, responses),
+        Operation::RoutingExplain | Operation::RoutingRules => {
+            super::routing::openapi(spec.operation, op, responses)
+        }
+        Operation::IdlePowerOff => super::idle::openapi(op, responses),
+        Operation::Runbooks => super::runbooks::openapi(op, responses),
+        Operation::Reports | Operation::ReportGet => {
+            super::reports::openapi(spec.operation, op, responses)
+        }
         Operation::Events => {
             op.insert("parameters".into(), json!([
                 { "name": "Last-Event-ID", "in": "header", "required": false,

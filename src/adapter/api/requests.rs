@@ -166,7 +166,24 @@ pub async fn fulfil_request(
         }
     }
     let sites = snapshots(state);
-    match fulfil::plan_in(&request, &sites, &state.directories.domains()) {
+    // The workflow items decide with the directory, the routing rules and the routed site.
+    let site = |name: &str| state.inventory.client(name);
+    let site_names: Vec<&str> = state.config.sites.iter().map(|s| s.name.as_str()).collect();
+    let sources = fulfil::Sources {
+        servicenow: &ctx.client,
+        directories: &state.directories,
+        directory_configs: &state.config.directories,
+        routing: &state.config.routing,
+        site: &site,
+        today: chrono::Utc::now().date_naive(),
+        runbooks: fulfil::RunbookSources {
+            items: &ctx.config.runbooks,
+            loaded: &state.runbooks,
+            sites: &site_names,
+        },
+    };
+    let context = fulfil::look_up(&request, &ritm_id, &sources).await;
+    match fulfil::plan_with(&request, &sites, &context) {
         Ok(plan) => {
             let body = CreateJob {
                 action: plan.action.to_owned(),

@@ -48,6 +48,8 @@ pub enum Operation {
     JobGet,
     JobCancel,
     JobRetry,
+    /// A workflow job's routing and steps, creating nothing (src/adapter/api/jobs/workflow.rs).
+    WorkflowPreview,
     /// Server-Sent Events (src/adapter/api/events.rs).
     Events,
     // Tickets (src/adapter/api/tickets.rs).
@@ -64,6 +66,16 @@ pub enum Operation {
     PasswordPolicy,
     PasswordCheck,
     SecurityCodeEnroll,
+    /// Power off idle machines of delivery groups (src/adapter/api/idle.rs).
+    IdlePowerOff,
+    // Reports (src/adapter/api/reports.rs).
+    Reports,
+    ReportGet,
+    // Routing rules (src/adapter/api/routing.rs).
+    RoutingExplain,
+    RoutingRules,
+    /// The loaded runbooks (src/adapter/api/runbooks.rs).
+    Runbooks,
 }
 
 /// One endpoint.
@@ -307,6 +319,17 @@ pub static ROUTES: &[RouteSpec] = &[
         summary: "Run a job's failed targets again",
     },
     RouteSpec {
+        method: Method::POST,
+        path: "/api/v1/workflows/preview",
+        operation: Operation::WorkflowPreview,
+        access: Access::Role(Role::Helpdesk),
+        action: "workflow.preview",
+        mutating: false,
+        target: None,
+        summary: "What a workflow job (request.*, user.onboard, user.offboard) would do: the \
+                  routing decision and every step; creates nothing",
+    },
+    RouteSpec {
         method: Method::GET,
         path: "/api/v1/events",
         operation: Operation::Events,
@@ -426,6 +449,67 @@ pub static ROUTES: &[RouteSpec] = &[
         target: Some("account"),
         summary: "Enrol the security code a user will give to verify a password reset (stored only as an Argon2 hash)",
     },
+    // Viewer may preview (dry run); the handler asks admin for a real run.
+    RouteSpec {
+        method: Method::POST,
+        path: "/api/v1/power/idle",
+        operation: Operation::IdlePowerOff,
+        access: Access::Role(Role::Viewer),
+        action: "power.idle",
+        mutating: true,
+        target: None,
+        summary: "Power off idle machines of delivery groups: preview (dry run) or one machine.shutdown job",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/reports",
+        operation: Operation::Reports,
+        access: Access::Role(Role::Viewer),
+        action: "reports.list",
+        mutating: false,
+        target: None,
+        summary: "The reports (resources, tickets, jobs) with their descriptions and parameters",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/reports/{name}",
+        operation: Operation::ReportGet,
+        access: Access::Role(Role::Viewer),
+        action: "report.read",
+        mutating: false,
+        target: Some("report"),
+        summary: "One report as columns and rows: machines per delivery group, tickets by state and age, job outcomes over time",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/routing/explain",
+        operation: Operation::RoutingExplain,
+        access: Access::Role(Role::Viewer),
+        action: "routing.explain",
+        mutating: false,
+        target: None,
+        summary: "Which routing rule sends a user (?user=DOMAIN\\sam) to which site, desktops and apps, and why",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/routing/rules",
+        operation: Operation::RoutingRules,
+        access: Access::Role(Role::Viewer),
+        action: "routing.rules",
+        mutating: false,
+        target: None,
+        summary: "The routing rules in order, and the default route",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/api/v1/runbooks",
+        operation: Operation::Runbooks,
+        access: Access::Role(Role::Viewer),
+        action: "runbooks.list",
+        mutating: false,
+        target: None,
+        summary: "The runbooks of the runbooks folder: parameters (types, defaults) and steps",
+    },
 ];
 
 fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
@@ -447,6 +531,7 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         Operation::JobGet => on(filter, super::jobs::get),
         Operation::JobCancel => on(filter, super::jobs::cancel),
         Operation::JobRetry => on(filter, super::jobs::retry),
+        Operation::WorkflowPreview => on(filter, super::jobs::preview),
         Operation::DeliveryGroups => on(filter, inventory::delivery_groups),
         Operation::Machines => on(filter, inventory::machines),
         Operation::Sessions => on(filter, inventory::sessions),
@@ -465,6 +550,12 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         Operation::PasswordPolicy => on(filter, super::accounts::policy),
         Operation::PasswordCheck => on(filter, super::accounts::check),
         Operation::SecurityCodeEnroll => on(filter, super::accounts::enroll),
+        Operation::RoutingExplain => on(filter, super::routing::explain),
+        Operation::RoutingRules => on(filter, super::routing::rules),
+        Operation::Runbooks => on(filter, super::runbooks::list),
+        Operation::IdlePowerOff => on(filter, super::idle::power_off_idle),
+        Operation::Reports => on(filter, super::reports::list),
+        Operation::ReportGet => on(filter, super::reports::get),
     }
 }
 

@@ -8,6 +8,8 @@ use serde_json::{Map, Value, json};
 
 use super::account_params::{self, AccountOp};
 use crate::adapter::store::Role;
+use crate::adapter::workflows::params::WorkflowParams;
+use crate::adapter::workflows::{self, WorkflowKind};
 use crate::cvad::MessageStyle;
 use crate::model::PowerAction;
 
@@ -22,6 +24,11 @@ pub enum TargetKind {
     User,
     /// A directory account: the target's `site` names the domain, its `id` the account.
     Account,
+    /// A person a workflow is for, named like an account (`site` the domain, `id` the
+    /// account name); the account need not exist yet (onboarding creates it).
+    Person,
+    /// A runbook: the target's `site` is `runbook`, its `id` the runbook's name.
+    Runbook,
 }
 
 impl TargetKind {
@@ -31,6 +38,8 @@ impl TargetKind {
             TargetKind::Machine => "machine",
             TargetKind::User => "user",
             TargetKind::Account => "account",
+            TargetKind::Person => "person",
+            TargetKind::Runbook => "runbook",
         }
     }
 }
@@ -89,7 +98,9 @@ pub static ACTIONS: &[ActionSpec] = &[
         name: "machine.shutdown",
         role: Role::Admin,
         target: TargetKind::Machine,
-        params: "force (bool, default false: power off instead of shutting down)",
+        params: "force (bool, default false: power off instead of shutting down), if_idle \
+                 (bool, default false: leave the machine on if it has a session when the task \
+                 acts, as idle power-off does)",
         summary: "Shut a machine down",
     },
     ActionSpec {
@@ -152,6 +163,61 @@ pub static ACTIONS: &[ActionSpec] = &[
         params: "group (string: a group's name or DN)",
         summary: "Remove an account from a group",
     },
+    ActionSpec {
+        name: "request.pooled_desktop",
+        role: Role::Helpdesk,
+        target: TargetKind::Person,
+        params: "requester (string DOMAIN\\user, optional: who asked, when not the person \
+                 themself); the delivery group or AD group comes from the routing rules; \
+                 exactly one target",
+        summary: "Entitle a person to the pooled desktop routing gives them",
+    },
+    ActionSpec {
+        name: "request.persistent_desktop",
+        role: Role::Admin,
+        target: TargetKind::Person,
+        params: "requester (optional); the static delivery group and MCS catalog come from the \
+                 routing rules; exactly one target",
+        summary: "Assign a free machine of the routed static group to a person, provisioning \
+                  one through MCS if none is free, and wait until it registers",
+    },
+    ActionSpec {
+        name: "request.apps",
+        role: Role::Helpdesk,
+        target: TargetKind::Person,
+        params: "requester (optional); the application groups come from the routing rules; \
+                 exactly one target",
+        summary: "Entitle a person to the application groups routing gives them",
+    },
+    ActionSpec {
+        name: "user.onboard",
+        role: Role::Admin,
+        target: TargetKind::Person,
+        params: "person ({given_name, surname, display_name?, upn?, mail?, department?, \
+                 location?, ou?, groups?[]}, required), include ([pooled_desktop, \
+                 persistent_desktop, apps], default pooled_desktop and apps), requester \
+                 (optional); the initial password is generated and returned once as \
+                 temporary_password; exactly one target (the new account's name)",
+        summary: "Create an account, add its groups and entitle the resources routing gives",
+    },
+    ActionSpec {
+        name: "user.offboard",
+        role: Role::Admin,
+        target: TargetKind::Person,
+        params: "machines (unassign|delete, default unassign: what happens to machines \
+                 assigned to the person), requester (optional)",
+        summary: "Log off every session, remove entitlements, disable the account and release \
+                  dedicated machines",
+    },
+    ActionSpec {
+        name: "runbook.run",
+        role: Role::Helpdesk,
+        target: TargetKind::Runbook,
+        params: "the runbook's parameters by name (GET /api/v1/runbooks lists them); the \
+                 runbook's own role is needed; exactly one target {\"site\": \"runbook\", \
+                 \"id\": NAME}",
+        summary: "Run an administrator's runbook: each step one job over targets it selects",
+    },
 ];
 
 /// The action called `name`, if it exists.
@@ -170,7 +236,7 @@ pub fn names() -> String {
 
 /// What a task does at its site, with typed parameters. `user.logoff` jobs run
 /// [`Operation::Logoff`] on each session they were expanded into.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Operation {
     /// `escalate_after`: restart a single-session machine whose logoff has not finished by
     /// then (see [`super::run`]).
@@ -186,12 +252,19 @@ pub enum Operation {
     Power {
         action: PowerAction,
         force: bool,
+        /// Shutdown only: leave a machine that has a session when the task acts.
+        if_idle: bool,
     },
     Maintenance {
         on: bool,
     },
     /// A directory change ([`super::account_params`]).
     Account(AccountOp),
+    /// A multi-step workflow ([`crate::adapter::workflows`]).
+    Workflow {
+        kind: WorkflowKind,
+        params: Box<WorkflowParams>,
+    },
 }
 
 /// Longest message title and text accepted: what a Windows message box shows sensibly.
@@ -402,18 +475,23 @@ pub fn operation(action: &str, params: &Value) -> Result<Operation, String> {
             Ok(Operation::Power {
                 action: PowerAction::Start,
                 force: false,
+                if_idle: false,
             })
         }
-        "machine.shutdown" | "machine.restart" => {
-            only(action, map, &["force"])?;
-            let power = if action == "machine.shutdown" {
-                PowerAction::Shutdown
-            } else {
-                PowerAction::Reboot
-            };
+        "machine.shutdown" => {
+            only(action, map, &["force", "if_idle"])?;
             Ok(Operation::Power {
-                action: power,
+                action: PowerAction::Shutdown,
                 force: bool_param(action, map, "force", Some(false))?,
+                if_idle: bool_param(action, map, "if_idle", Some(false))?,
+            })
+        }
+        "machine.restart" => {
+            only(action, map, &["force"])?;
+            Ok(Operation::Power {
+                action: PowerAction::Reboot,
+                force: bool_param(action, map, "force", Some(false))?,
+                if_idle: false,
             })
         }
         "machine.maintenance" => {
@@ -424,6 +502,13 @@ pub fn operation(action: &str, params: &Value) -> Result<Operation, String> {
         }
         other if other.starts_with("account.") && lookup(other).is_some() => {
             account_params::parse(action, map).map(Operation::Account)
+        }
+        other if let Some(kind) = WorkflowKind::from_action(other) => {
+            let params = workflows::params::parse_request(kind, params)?;
+            Ok(Operation::Workflow {
+                kind,
+                params: Box::new(params),
+            })
         }
         other => Err(format!("unknown action {other:?}; known: {}", names())),
     }
@@ -436,6 +521,14 @@ pub fn task_operation(action: &str, params: &Value) -> Result<Operation, String>
         "user.logoff" => Ok(Operation::Logoff {
             escalate_after: None,
         }),
+        // Stored with what the API added (routed resources, a secret reference).
+        other if let Some(kind) = WorkflowKind::from_action(other) => {
+            let params = workflows::params::stored(action, params)?;
+            Ok(Operation::Workflow {
+                kind,
+                params: Box::new(params),
+            })
+        }
         _ => operation(action, params),
     }
 }
@@ -456,9 +549,16 @@ pub fn normalized_params(op: &Operation) -> Value {
             action: PowerAction::Start,
             ..
         } => json!({}),
+        // `if_idle` only when set, so jobs stored before it existed compare equal.
+        Operation::Power {
+            force,
+            if_idle: true,
+            ..
+        } => json!({ "force": force, "if_idle": true }),
         Operation::Power { force, .. } => json!({ "force": force }),
         Operation::Maintenance { on } => json!({ "on": on }),
         Operation::Account(op) => account_params::normalized(op),
+        Operation::Workflow { params, .. } => json!(params),
     }
 }
 

@@ -11,7 +11,8 @@ fn every_action_validates_its_parameters() {
         operation("machine.restart", &json!({"force": true})),
         Ok(Operation::Power {
             action: PowerAction::Reboot,
-            force: true
+            force: true,
+            if_idle: false,
         })
     );
     assert!(
@@ -59,11 +60,16 @@ fn every_action_validates_its_parameters() {
 #[test]
 fn roles_follow_the_brief() {
     for spec in ACTIONS {
+        // Provisioning and offboarding are the brief's admin actions; so are account changes
+        // beyond a reset or unlock.
         let admin = [
             "account.enable",
             "account.disable",
             "account.group_add",
             "account.group_remove",
+            "request.persistent_desktop",
+            "user.onboard",
+            "user.offboard",
         ];
         let expected = if spec.name.starts_with("machine.") || admin.contains(&spec.name) {
             Role::Admin
@@ -116,4 +122,17 @@ fn normalized_params_fill_defaults() {
     assert_eq!(normalized_params(&op), json!({"force": false}));
     let op = operation("machine.start", &Value::Null).expect("valid");
     assert_eq!(normalized_params(&op), json!({}));
+}
+
+#[test]
+fn if_idle_is_for_shutdowns_and_stored_only_when_set() {
+    let op = operation("machine.shutdown", &json!({"if_idle": true})).expect("valid");
+    assert_eq!(
+        normalized_params(&op),
+        json!({"force": false, "if_idle": true})
+    );
+    let plain = operation("machine.shutdown", &json!({})).expect("valid");
+    assert_eq!(normalized_params(&plain), json!({"force": false}));
+    let err = operation("machine.restart", &json!({"if_idle": true})).expect_err("shutdown only");
+    assert!(err.contains("if_idle"), "{err}");
 }

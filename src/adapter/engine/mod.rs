@@ -11,6 +11,9 @@
 //!   every site job its tasks wait for; `escalate`: a logoff's `escalate_after` (follow the
 //!   session, force-restart a single-session machine whose logoff hangs); [`expand`]:
 //!   `user.logoff` targets into one task per session.
+//! - Lanes ([`lane`]): each CVAD site, each directory domain ([`accounts`]) and the workflows
+//!   ([`workflow`]: onboarding, offboarding, desktop and app requests, step by step) claim and
+//!   run their tasks the same way.
 //! - [`events`]: job and task changes as store events.
 //!
 //! Decisions:
@@ -60,7 +63,9 @@ pub mod rate;
 pub mod record;
 pub mod run;
 pub mod secrets;
+pub mod submit;
 pub mod worker;
+pub mod workflow;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -183,6 +188,8 @@ pub struct EngineOptions {
     pub directories: crate::directory::Directories,
     /// Attempt limits for the security codes a password reset checks.
     pub verification: crate::accounts::verify::VerificationPolicy,
+    /// How runbook steps start their jobs; without it a runbook step fails and says so.
+    pub submitter: Option<Arc<dyn submit::JobSubmitter>>,
 }
 
 impl std::fmt::Debug for EngineOptions {
@@ -196,6 +203,7 @@ impl std::fmt::Debug for EngineOptions {
             .field("shutdown_grace", &self.shutdown_grace)
             .field("after_action", &self.after_action.is_some())
             .field("directories", &self.directories)
+            .field("submitter", &self.submitter.is_some())
             .finish()
     }
 }
@@ -212,6 +220,7 @@ impl Default for EngineOptions {
             after_action: None,
             directories: crate::directory::Directories::default(),
             verification: crate::accounts::verify::VerificationPolicy::default(),
+            submitter: None,
         }
     }
 }
@@ -359,6 +368,11 @@ impl Engine {
                 stopped.clone(),
             )));
         }
+        workers.push(tokio::spawn(lane::lane_worker(
+            Arc::clone(&shared),
+            Arc::new(workflow::WorkflowCtx),
+            stopped.clone(),
+        )));
         tracing::info!(owner = %shared.owner, sites = shared.sites.len(), "job engine started");
         let engine = Engine {
             handle: JobsHandle { shared },

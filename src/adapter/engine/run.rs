@@ -119,7 +119,9 @@ impl TaskRun<'_> {
 
     async fn check(&self) -> Check {
         match self.op {
-            Operation::Account(_) => Check::End(Outcome::Failed(NOT_A_SITE_ACTION.into())),
+            Operation::Account(_) | Operation::Workflow { .. } => {
+                Check::End(Outcome::Failed(NOT_A_SITE_ACTION.into()))
+            }
             Operation::Logoff { .. } | Operation::Disconnect | Operation::Message { .. } => {
                 let session = {
                     let _call = self.site.pace().await;
@@ -201,6 +203,16 @@ impl TaskRun<'_> {
                     } if matches!(power, PowerState::Off | PowerState::TurningOff) => {
                         Check::Done(format!("the machine is already {power}"))
                     }
+                    // Idle power-off chose the machine moments ago; a logon since then wins.
+                    Operation::Power {
+                        action: PowerAction::Shutdown,
+                        if_idle: true,
+                        ..
+                    } if machine.session_count > 0 => Check::Done(format!(
+                        "left on: it has {} session(s) now, and this job shuts down idle \
+                         machines only",
+                        machine.session_count
+                    )),
                     Operation::Power {
                         action: PowerAction::Reboot,
                         ..
@@ -256,7 +268,9 @@ impl TaskRun<'_> {
         let call = self.site.pace().await;
         let client = self.client();
         let started: Result<JobRef, CvadError> = match self.op {
-            Operation::Account(_) => return Outcome::Failed(NOT_A_SITE_ACTION.into()),
+            Operation::Account(_) | Operation::Workflow { .. } => {
+                return Outcome::Failed(NOT_A_SITE_ACTION.into());
+            }
             Operation::Logoff { .. } => client.logoff_async(self.target).await,
             Operation::Disconnect => client.disconnect_async(self.target).await,
             Operation::Message { title, text, style } => {
@@ -266,7 +280,7 @@ impl TaskRun<'_> {
                     Err(e) => classify(&e),
                 };
             }
-            Operation::Power { action, force } => {
+            Operation::Power { action, force, .. } => {
                 client.power_async(self.target, *action, *force).await
             }
             Operation::Maintenance { on } => {

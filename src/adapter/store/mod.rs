@@ -32,8 +32,10 @@ pub mod events;
 pub(crate) mod hashing;
 pub mod jobs;
 pub mod outbox;
+pub mod reports;
 pub mod sites;
 pub mod sqlite;
+pub mod steps;
 pub mod ticket_links;
 
 use std::sync::Arc;
@@ -48,8 +50,10 @@ pub use jobs::{
     TaskWrite, TicketRef,
 };
 pub use outbox::{NewOutboxItem, OutboxItem, OutboxStore};
+pub use reports::{OutcomeBucket, ReportStore};
 pub use sites::{SiteFlag, SiteStore};
 pub use sqlite::SqliteStore;
+pub use steps::{StepRecord, StepState, StepStore};
 pub use ticket_links::{TicketLag, TicketLinkStore, TicketPhase};
 
 /// Everything the adapter needs from its database. Implemented by each backend; the engine
@@ -63,6 +67,8 @@ pub trait Store:
     + SiteStore
     + TicketLinkStore
     + CodeStore
+    + StepStore
+    + ReportStore
 {
 }
 
@@ -74,7 +80,9 @@ impl<
         + OutboxStore
         + SiteStore
         + TicketLinkStore
-        + CodeStore,
+        + CodeStore
+        + StepStore
+        + ReportStore,
 > Store for T
 {
 }

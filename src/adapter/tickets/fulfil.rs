@@ -7,14 +7,27 @@
 //! has to fulfil the request ([`NotAutomatable`]). docs/fulfilment.md is the operator's view.
 //!
 //! Plans are made against the inventory as last refreshed: callers should refresh the sites
-//! first, since a session that started seconds ago is otherwise not found.
+//! first, since a session that started seconds ago is otherwise not found. The workflow items
+//! (desktop, applications, unlock, onboarding, separation) decide with the directory and the
+//! routing rules instead: the caller gathers those with [`look_up`] and plans with
+//! [`plan_with`]. Items an administrator maps to runbooks (`[servicenow.runbooks]`) are found
+//! by [`look_up`] too and planned as a `runbook.run` job (`runbook.rs`).
 
+mod context;
+mod lookup;
 mod matching;
+mod onboard;
 mod password;
 mod power;
 mod recipes;
+mod runbook;
 #[cfg(test)]
 mod tests;
+mod workflows;
+
+pub use context::{Context, Key, Subject};
+pub use lookup::{Sources, look_up};
+pub use runbook::{Mapped, RunbookSources, check_runbook_items};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -126,8 +139,9 @@ impl Plan {
 pub enum NotAutomatable {
     /// Not a catalog item deskbridge knows.
     UnknownItem { item: String },
-    /// A standard Citrix item deskbridge cannot fulfil yet.
-    NotYet { item: String, why: &'static str },
+    /// A standard Citrix item deskbridge cannot fulfil yet, or a request that cannot be
+    /// fulfilled before a date (`why` says from when).
+    NotYet { item: String, why: String },
     /// The request asks for a person by its nature (a problem report).
     NeedsPerson { why: String },
     MissingVariable {
@@ -170,7 +184,7 @@ impl fmt::Display for NotAutomatable {
             ),
             NotAutomatable::NotYet { item, why } => write!(
                 f,
-                "deskbridge does not fulfil {} automatically yet: {why}. Fulfil it by hand.",
+                "deskbridge does not fulfil {} automatically yet: {why}.",
                 quote(item)
             ),
             NotAutomatable::NeedsPerson { why } => write!(f, "A person needs to look: {why}."),
@@ -199,6 +213,11 @@ pub(crate) const RESET_OTHER: &str = "Reset a session for other users";
 pub(crate) const POWER: &str = "Power manage VDI desktops";
 pub(crate) const TROUBLESHOOT: &str = "Troubleshoot and report app and desktop failures";
 pub(crate) const RESET_PASSWORD: &str = "Reset my password";
+pub(crate) const REQUEST_DESKTOP: &str = "Request a desktop";
+pub(crate) const REQUEST_APPS: &str = "Request applications";
+pub(crate) const UNLOCK: &str = "Unlock my account";
+pub(crate) const ONBOARD: &str = "New hire onboarding";
+pub(crate) const SEPARATION: &str = "Process employee separation";
 
 const RECIPES: &[&str] = &[
     RESET_SESSION,
@@ -206,35 +225,16 @@ const RECIPES: &[&str] = &[
     POWER,
     TROUBLESHOOT,
     RESET_PASSWORD,
+    REQUEST_DESKTOP,
+    REQUEST_APPS,
+    UNLOCK,
+    ONBOARD,
+    SEPARATION,
 ];
 
-/// The Citrix ITSM catalog's other items, and what they need that deskbridge does not have.
-const NOT_YET: &[(&str, &str)] = &[
-    (
-        "Request a desktop",
-        "assigning a desktop changes delivery group membership, which deskbridge has no \
-         action for",
-    ),
-    (
-        "Request applications",
-        "granting applications changes application group membership, which deskbridge has no \
-         action for",
-    ),
-    (
-        "Unlock my account",
-        "unlocking an account needs the directory connection, which deskbridge does not have yet",
-    ),
-    (
-        "New hire onboarding",
-        "onboarding creates an account and assigns resources, which deskbridge has no actions \
-         for",
-    ),
-    (
-        "Process employee separation",
-        "a separation also reclaims desktops and disables the account, which deskbridge has no \
-         actions for",
-    ),
-];
+/// Standard Citrix items deskbridge cannot fulfil yet, and what they need that it does not
+/// have. Every item of the Citrix ITSM catalog has a recipe today.
+const NOT_YET: &[(&str, &str)] = &[];
 
 /// The catalog items deskbridge fulfils automatically today (for config checks and docs).
 pub fn recipe_names() -> &'static [&'static str] {
@@ -265,7 +265,7 @@ pub fn plan(
             {
                 Some((name, why)) => NotAutomatable::NotYet {
                     item: (*name).to_owned(),
-                    why,
+                    why: format!("{why}; fulfil it by hand"),
                 },
                 None => NotAutomatable::UnknownItem {
                     item: request.item.trim().to_owned(),
@@ -278,6 +278,9 @@ pub fn plan(
         item,
         map: &request.variables,
     };
+    if workflows::is_workflow(item) {
+        return workflows::plan(item, &vars, request, &Context::default());
+    }
     recipes::run(item, &vars, request.requested_for.as_ref(), &sites)
 }
 
@@ -288,14 +291,44 @@ pub fn plan_in(
     sites: &[(String, Arc<SiteData>)],
     domains: &[String],
 ) -> Result<Plan, NotAutomatable> {
-    if recipe_for(&request.item) == Some(RESET_PASSWORD) {
-        let vars = Vars {
-            item: RESET_PASSWORD,
-            map: &request.variables,
-        };
-        return password::reset_password(&vars, request.requested_for.as_ref(), domains);
+    plan_with(
+        request,
+        sites,
+        &Context {
+            domains: domains.to_vec(),
+            ..Context::default()
+        },
+    )
+}
+
+/// [`plan_in`] with everything the workflow items (desktop, applications, unlock, onboarding,
+/// separation) decide with: the caller gathers it with [`look_up`] first, since those recipes
+/// need the directory, the routing rules and the routed site, and stay pure themselves.
+pub fn plan_with(
+    request: &CatalogRequest,
+    sites: &[(String, Arc<SiteData>)],
+    context: &Context,
+) -> Result<Plan, NotAutomatable> {
+    if let Some(mapped) = context.runbook.as_ref().filter(|m| m.maps(&request.item)) {
+        return runbook::plan(request, mapped);
     }
-    plan(request, sites)
+    match recipe_for(&request.item) {
+        Some(RESET_PASSWORD) => {
+            let vars = Vars {
+                item: RESET_PASSWORD,
+                map: &request.variables,
+            };
+            password::reset_password(&vars, request.requested_for.as_ref(), &context.domains)
+        }
+        Some(item) if workflows::is_workflow(item) => {
+            let vars = Vars {
+                item,
+                map: &request.variables,
+            };
+            workflows::plan(item, &vars, request, context)
+        }
+        _ => plan(request, sites),
+    }
 }
 
 /// The request's variables, looked up by name for one item.

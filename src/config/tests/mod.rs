@@ -4,6 +4,9 @@
 mod accounts;
 mod directories;
 mod errors;
+mod idle;
+mod routing;
+mod runbook_items;
 
 use super::*;
 use crate::cvad::CvadAuth;

@@ -105,6 +105,9 @@ impl App {
                 Vec::new()
             }
             Command::Refresh => self.act(crate::console::keymap::Action::Refresh),
+            Command::Reports => self.open_reports(),
+            Command::Onboard => self.begin_onboard(),
+            Command::Runbooks => self.open_runbooks(),
         }
     }
 

@@ -9,22 +9,28 @@
 //!   change they build for confirmation; [`jobs`]: jobs followed live; `nav`: views,
 //!   drill-down and breadcrumbs; `columns`: each view's fields; `account`: the password
 //!   reset dialog, unlock, enable and disable; `account_rows`: the users view's account
-//!   columns.
+//!   columns; [`runbooks`], `runbook_form`: the `:runbooks` picker and a runbook's form.
 
 mod account;
 mod account_rows;
 mod columns;
 pub mod convert;
+mod idle;
 pub mod jobs;
 mod lines;
 pub mod msg;
 mod nav;
 mod operate;
 mod pending;
+pub mod reports;
 pub mod rows;
+mod runbook_form;
+pub mod runbooks;
 mod stream;
 pub mod table;
 mod update;
+mod workflow_forms;
+pub mod workflows;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -41,7 +47,9 @@ pub use account_rows::AccountSlot;
 pub use jobs::{Jobs, LiveJob};
 pub use msg::{Effect, Failure, Loaded, Msg, TicketOp};
 pub use pending::{Menu, Pending, PendingWork, Prompt, PromptFor};
+pub use reports::Reports;
 pub use rows::{Column, Row, RowRef, Tone};
+pub use runbooks::Runbooks;
 pub use table::{LoadStatus, Table};
 
 use crate::console::widgets::dialog::ConfirmState;
@@ -83,6 +91,12 @@ pub enum Mode {
     Password(Box<PasswordReset>),
     /// A generated password, shown until the operator closes it, then gone.
     ShownOnce(Box<ShownOnce>),
+    /// `:reports`: the reports screen ([`App::reports`]) has the keys.
+    Reports,
+    /// A workflow form: new request (`N`), onboarding (`:onboard`), offboarding (`O`).
+    Workflow(Box<workflows::WorkflowForm>),
+    /// `:runbooks`: the picker, or a runbook's form ([`App::runbooks`]), has the keys.
+    Runbooks,
 }
 
 /// The link to the adapter, as the header shows it.
@@ -177,6 +191,15 @@ pub struct App {
     pub accounts: HashMap<String, AccountSlot>,
     /// The adapter's password policy, for the live check in the reset dialog.
     pub policy: Option<crate::accounts::PasswordPolicy>,
+    /// The `:reports` screen, kept while the operator is elsewhere.
+    pub reports: Reports,
+    /// The routing explanation of the user under the cursor, read live for the detail pane.
+    pub routing: Option<(
+        String,
+        Result<Box<crate::console::client::RoutingExplanation>, String>,
+    )>,
+    /// The `:runbooks` screen and its form, kept while the operator is elsewhere.
+    pub runbooks: Runbooks,
 }
 
 impl App {
@@ -219,6 +242,9 @@ impl App {
             site_trends: BTreeMap::new(),
             accounts: HashMap::new(),
             policy: None,
+            reports: Reports::default(),
+            routing: None,
+            runbooks: Runbooks::default(),
         }
     }
 
@@ -265,6 +291,9 @@ impl App {
         let mut sooner = |at: DateTime<Utc>| next = Some(next.map_or(at, |n| n.min(at)));
         if matches!(self.link, Link::Away { .. }) || (self.jobs_pane && self.jobs.running() > 0) {
             sooner(self.now + Duration::seconds(1));
+        }
+        if let Some(at) = self.workflow_due() {
+            sooner(at);
         }
         next
     }

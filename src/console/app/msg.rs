@@ -66,6 +66,23 @@ pub enum Msg {
         login: String,
         result: Result<(Box<JobInfo>, Option<Secret>), Failure>,
     },
+    /// A preview of powering off idle machines was answered.
+    IdlePreviewed {
+        request: crate::console::client::IdleRequest,
+        result: Result<Box<crate::console::client::IdleAnswer>, Failure>,
+    },
+    /// A workflow preview, submission or routing explanation was answered.
+    Workflow(super::workflows::WorkflowMsg),
+    /// The list of reports (`:reports`).
+    ReportsLoaded(Result<Vec<crate::console::client::ReportInfo>, Failure>),
+    /// One report, answering [`Effect::LoadReport`] of the same generation.
+    ReportLoaded {
+        name: String,
+        generation: u64,
+        result: Result<Box<crate::console::client::ReportData>, Failure>,
+    },
+    /// The runbook list or a run was answered (`:runbooks`).
+    Runbook(super::runbooks::RunbookMsg),
 }
 
 /// A load's rows and what the console should say about them.
@@ -147,6 +164,24 @@ pub enum Effect {
         login: String,
         request: JobRequest,
     },
+    /// Preview powering off idle machines (a dry run); answered with [`Msg::IdlePreviewed`].
+    IdlePreview(crate::console::client::IdleRequest),
+    /// Power them off for real; answered like [`Effect::Submit`].
+    IdleRun {
+        what: String,
+        request: crate::console::client::IdleRequest,
+    },
+    /// Workflow previews and jobs, and routing explanations (`app::workflows`).
+    Workflow(super::workflows::WorkflowEffect),
+    /// The list of reports.
+    LoadReports,
+    /// One report, made now by the adapter.
+    LoadReport {
+        name: String,
+        generation: u64,
+    },
+    /// The runbook list and runs (`app::runbooks`).
+    Runbook(super::runbooks::RunbookEffect),
     /// Switch themes (`:theme NAME`); the runner loads it and reports a failure as a flash.
     Theme(String),
     Suspend,

@@ -209,6 +209,7 @@ impl App {
                 self.job = None;
                 vec![Effect::LoadJob(id)]
             }
+            Some(super::RowRef::User { login, .. }) => self.follow_routing(login),
             _ => Vec::new(),
         }
     }

@@ -30,6 +30,9 @@ impl App {
         ) {
             return self.begin_account(action);
         }
+        if matches!(action, Action::NewRequest | Action::Offboard) {
+            return self.begin_workflow(action);
+        }
         let rows = self.table().targets();
         if rows.is_empty() {
             self.say(Level::Warn, "nothing selected");
@@ -245,6 +248,10 @@ impl App {
                     work,
                 })
             }
+            Action::IdlePowerOff => {
+                let groups = super::idle::groups_of(&rows);
+                return self.begin_idle(groups);
+            }
             _ => None,
         };
         match pending {
@@ -325,6 +332,9 @@ impl App {
                 links,
                 TicketOp::Resolve { close_notes: text },
             ),
+            PromptFor::IdleMinutes { groups, site, .. } => {
+                return self.idle_minutes_done(prompt, &text, groups, site);
+            }
         };
         self.mode = Mode::Normal;
         self.confirm(pending)
@@ -405,6 +415,10 @@ impl App {
                 .collect(),
             PendingWork::Cancel(ids) => ids.into_iter().map(Effect::CancelJob).collect(),
             PendingWork::Retry(ids) => ids.into_iter().map(Effect::RetryJob).collect(),
+            PendingWork::IdlePowerOff(request) => vec![Effect::IdleRun {
+                what: pending.title,
+                request,
+            }],
         }
     }
 

@@ -52,6 +52,8 @@ pub enum PendingWork {
     Fulfil(Vec<(TicketLink, String, String)>),
     Cancel(Vec<Uuid>),
     Retry(Vec<Uuid>),
+    /// Power off idle machines (the real run of a preview the operator saw).
+    IdlePowerOff(crate::console::client::IdleRequest),
 }
 
 /// Text an action needs before it can be confirmed.
@@ -74,6 +76,13 @@ pub enum PromptFor {
     },
     Note(Vec<TicketLink>),
     Resolve(Vec<TicketLink>),
+    /// The idle threshold for powering off the groups' idle machines: group ids, their
+    /// names (for the dialog) and the one site they share, if they do.
+    IdleMinutes {
+        groups: Vec<String>,
+        names: Vec<String>,
+        site: Option<String>,
+    },
 }
 
 /// A choice an action needs (power, maintenance).

@@ -132,6 +132,10 @@ impl App {
                 }
                 effects
             }
+            EventPayload::Step(step) => {
+                self.apply_step(&step);
+                Vec::new()
+            }
             EventPayload::Other { .. } => Vec::new(),
         }
     }

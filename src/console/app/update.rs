@@ -42,7 +42,8 @@ impl App {
                 }
                 // Timers on screen (elapsed job time, the reconnect countdown) moved.
                 self.dirty = true;
-                Vec::new()
+                // A workflow form's preview is asked for once its fields settle.
+                self.workflow_tick()
             }
             Msg::Whoami(Ok(me)) => {
                 self.keymap = self.setup.keymap.visible(me.role, self.setup.readonly);
@@ -124,6 +125,21 @@ impl App {
                 login,
                 result,
             } => self.password_reset_answer(what, login, result),
+            Msg::IdlePreviewed { request, result } => self.idle_previewed(request, result),
+            Msg::Workflow(msg) => self.workflow_msg(msg),
+            Msg::ReportsLoaded(result) => {
+                self.reports_loaded(result);
+                Vec::new()
+            }
+            Msg::ReportLoaded {
+                name,
+                generation,
+                result,
+            } => {
+                self.report_loaded(&name, generation, result);
+                Vec::new()
+            }
+            Msg::Runbook(msg) => self.runbook_msg(msg),
         }
     }
 
@@ -261,6 +277,9 @@ impl App {
             }
             Mode::Filter { before } => self.filter_key(before, key),
             Mode::Command => self.command_key(key),
+            Mode::Reports => self.reports_key(key),
+            Mode::Workflow(form) => self.workflow_key(form, key),
+            Mode::Runbooks => self.runbooks_key(key),
         }
     }
 
@@ -351,6 +370,7 @@ impl App {
             Action::Refresh => {
                 self.ticket = None;
                 self.job = None;
+                self.routing = None;
                 let mut effects: Vec<Effect> = self.load(self.view).into_iter().collect();
                 effects.extend(self.follow_cursor());
                 effects
@@ -403,7 +423,10 @@ impl App {
             | Action::ResetPassword
             | Action::Unlock
             | Action::EnableAccount
-            | Action::DisableAccount => {
+            | Action::DisableAccount
+            | Action::IdlePowerOff
+            | Action::NewRequest
+            | Action::Offboard => {
                 if self.link != Link::Live {
                     self.say(
                         Level::Warn,

@@ -130,6 +130,8 @@ pub enum EventPayload {
     /// Boxed: a ticket row is far larger than the other payloads.
     Ticket(Box<TicketEvent>),
     Site(SiteEvent),
+    /// A step of a workflow task moved on (a `task` event that carries a `step`).
+    Step(super::workflows::StepEvent),
     Other {
         kind: String,
         payload: Value,
@@ -192,6 +194,7 @@ pub(crate) fn decode(data: &str) -> Result<ServerEvent, String> {
     }
     let payload = match raw.kind.as_str() {
         "job" => typed(&raw.payload, EventPayload::Job),
+        "task" if raw.payload.get("step").is_some() => typed(&raw.payload, EventPayload::Step),
         "task" => typed(&raw.payload, EventPayload::Task),
         "inventory" => typed(&raw.payload, EventPayload::Inventory),
         "ticket" => typed(&raw.payload, |t| EventPayload::Ticket(Box::new(t))),

@@ -13,10 +13,14 @@ mod api;
 mod calls;
 mod error;
 mod events;
+mod idle;
+mod reports;
+mod runbooks;
 mod sse;
 mod stream;
 mod types;
 mod work;
+mod workflows;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,6 +43,12 @@ pub use events::{
     CountChange, EventKind, EventPayload, InventoryEvent, JobEvent, ServerEvent, SiteEvent,
     StreamEvent, TaskEvent, TicketEvent, WriteReport,
 };
+pub use idle::{IdleAnswer, IdleCandidate, IdleRequest, IdleSkipped};
+pub use reports::{ReportColumn, ReportData, ReportInfo, ReportParam, ReportSource};
+pub use runbooks::{
+    ParamKind, RUNBOOK_ACTION, RUNBOOK_TARGET_SITE, RunbookInfo, RunbookParam, RunbookStep,
+    run_request,
+};
 pub use sse::{LineTooLong, SseMessage, SseParser};
 pub use stream::{EventStream, StreamOptions};
 pub use types::{
@@ -49,6 +59,10 @@ pub use work::{
     AttemptInfo, IdempotencyKey, JobInfo, JobPage, JobProgress, JobQuery, JobRequest, JobState,
     NamedRef, NoteVisibility, SecretPath, Submitted, Target, TaskInfo, TaskState, TicketDetail,
     TicketPage, TicketQuery, TicketRow, TicketWrite, Variable, WriteStatus,
+};
+pub use workflows::{
+    RouteInfo, RoutingExplanation, RoutingFacts, RuleCheckInfo, StepEvent, StepInfo, StepState,
+    WorkflowPreview,
 };
 
 /// Time limits and sizes of the client.

@@ -107,6 +107,9 @@ pub struct TaskInfo {
     pub external_job_id: Option<String>,
     #[serde(default)]
     pub attempts: Vec<AttemptInfo>,
+    /// A workflow's whole plan with each step's state (empty for other jobs).
+    #[serde(default)]
+    pub steps: Vec<super::workflows::StepInfo>,
 }
 
 /// A job; `tasks` and `ticket_status` only in single-job answers.

@@ -45,6 +45,12 @@ pub enum Command {
     /// The log of API calls.
     Log,
     Refresh,
+    /// The reports screen.
+    Reports,
+    /// The onboarding form.
+    Onboard,
+    /// The runbook picker.
+    Runbooks,
 }
 
 /// What narrows a view.
@@ -102,6 +108,9 @@ impl Command {
             Kind::Help => no_argument(Command::Help),
             Kind::Log => no_argument(Command::Log),
             Kind::Refresh => no_argument(Command::Refresh),
+            Kind::Reports => no_argument(Command::Reports),
+            Kind::Onboard => no_argument(Command::Onboard),
+            Kind::Runbooks => no_argument(Command::Runbooks),
         }
     }
 

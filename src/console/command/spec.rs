@@ -25,6 +25,9 @@ pub(super) enum Kind {
     Theme,
     Log,
     Refresh,
+    Reports,
+    Onboard,
+    Runbooks,
 }
 
 #[derive(Debug)]
@@ -46,6 +49,9 @@ impl Spec {
             Kind::Theme => "theme",
             Kind::Log => "log",
             Kind::Refresh => "refresh",
+            Kind::Reports => "reports",
+            Kind::Onboard => "onboard",
+            Kind::Runbooks => "runbooks",
         }
     }
 }
@@ -68,7 +74,7 @@ const fn spec(
 
 /// Views first, in the order of their number keys, then the console's own commands.
 #[rustfmt::skip]
-pub(super) static COMMANDS: [Spec; 13] = [
+pub(super) static COMMANDS: [Spec; 16] = [
     spec(Kind::View(View::Tickets), &["ticket"], Arg::Queue, "tickets [mine|unassigned|all]",
         "Tickets, of one queue"),
     spec(Kind::View(View::Sessions), &["session"], Arg::Site, "sessions [SITE]", "Sessions, of one site or all"),
@@ -84,6 +90,12 @@ pub(super) static COMMANDS: [Spec; 13] = [
     spec(Kind::Theme, &[], Arg::Theme, "theme NAME", "Switch the colour theme"),
     spec(Kind::Log, &[], Arg::None, "log", "The log of API calls (status, latency)"),
     spec(Kind::Refresh, &[], Arg::None, "refresh", "Reload the current view now"),
+    spec(Kind::Reports, &["report"], Arg::None, "reports",
+        "Reports: machines per delivery group, tickets by age, job outcomes"),
+    spec(Kind::Onboard, &[], Arg::None, "onboard",
+        "Onboard a new person: account, groups, desktop and apps (admin; preview, then confirm)"),
+    spec(Kind::Runbooks, &["runbook"], Arg::None, "runbooks",
+        "Runbooks: pick one, fill in its parameters, confirm, and it runs as a job"),
 ];
 
 /// The command `typed` names. Exact names and aliases win; otherwise it must be the start of

@@ -177,6 +177,9 @@ pub enum Action {
     Unlock,
     EnableAccount,
     DisableAccount,
+    IdlePowerOff,
+    NewRequest,
+    Offboard,
 }
 
 /// The fixed facts about one action.
@@ -250,7 +253,7 @@ use View as V;
 /// In [`Action`] order, so that an action's facts are one index away. One action per line,
 /// so the keymap reads as a table.
 #[rustfmt::skip]
-pub(super) static ACTIONS: [ActionInfo; 53] = [
+pub(super) static ACTIONS: [ActionInfo; 56] = [
     nav(A::Up, "up", &[Key::char('k'), Key::new(C::Up)], "Move the cursor up", G::Navigation, None),
     nav(A::Down, "down", &[Key::char('j'), Key::new(C::Down)], "Move the cursor down", G::Navigation, None),
     nav(A::Top, "top", &[Key::char('g'), Key::new(C::Home)], "Go to the first row", G::Navigation, None),
@@ -336,6 +339,18 @@ pub(super) static ACTIONS: [ActionInfo; 53] = [
     op(A::DisableAccount, "disable_account", &[Key::char('D')],
         "Disable the user's directory account (they can no longer log on)", "disable",
         ViewSet::of(&[V::Users]), Role::Admin),
+    // `o` for "off": the groups view has no other action keys.
+    op(A::IdlePowerOff, "power_off_idle", &[Key::char('o')],
+        "Power off the groups' idle machines: preview which and why, then confirm", "power off idle",
+        ViewSet::of(&[V::Groups]), Role::Admin),
+    // Workflows (docs/workflows.md): `N` for a new request (`n` is the work note), `O` for
+    // offboarding (`o` powers off idle machines, on the groups view only).
+    op(A::NewRequest, "new_request", &[Key::char('N')],
+        "New request for the user: pooled or persistent desktop, or apps (preview, then confirm)",
+        "request", ViewSet::of(&[V::Users, V::Tickets]), Role::Helpdesk),
+    op(A::Offboard, "offboard", &[Key::char('O')],
+        "Offboard the user: log off, remove entitlements, disable, release machines (type the name)",
+        "offboard", ViewSet::of(&[V::Users]), Role::Admin),
 ];
 
 impl Action {
@@ -396,6 +411,8 @@ mod tests {
             Action::Maintenance,
             Action::EnableAccount,
             Action::DisableAccount,
+            Action::IdlePowerOff,
+            Action::Offboard,
         ] {
             assert_eq!(a.info().role, Role::Admin, "{a:?}");
         }
@@ -412,6 +429,7 @@ mod tests {
             Action::RetryFailed,
             Action::ResetPassword,
             Action::Unlock,
+            Action::NewRequest,
         ] {
             assert_eq!(a.info().role, Role::Helpdesk, "{a:?}");
             assert!(a.info().mutates, "{a:?}");

@@ -191,6 +191,44 @@ pub async fn perform(client: &ApiClient, effect: Effect) -> Option<Msg> {
                     .map_err(|e| failure(&e)),
             }
         }
+        Effect::IdlePreview(request) => {
+            let result = client.power_off_idle(&request).await;
+            Msg::IdlePreviewed {
+                request,
+                result: result.map(Box::new).map_err(|e| failure(&e)),
+            }
+        }
+        Effect::IdleRun { what, request } => match client.power_off_idle(&request).await {
+            Ok(answer) => match answer.job {
+                Some(job) => Msg::Submitted {
+                    what,
+                    result: Ok(Box::new(job)),
+                },
+                // Nothing qualified any more when it ran: machines got sessions since.
+                None => Msg::Done {
+                    what,
+                    result: Ok(format!(
+                        "nothing to shut down now ({} machines skipped)",
+                        answer.skipped.len()
+                    )),
+                },
+            },
+            Err(e) => Msg::Submitted {
+                what,
+                result: Err(failure(&e)),
+            },
+        },
+        Effect::Workflow(effect) => super::workflows::perform(client, effect).await,
+        Effect::Runbook(effect) => super::runbooks::perform(client, effect).await,
+        Effect::LoadReports => Msg::ReportsLoaded(client.reports().await.map_err(|e| failure(&e))),
+        Effect::LoadReport { name, generation } => {
+            let result = client.report(&name, &[]).await;
+            Msg::ReportLoaded {
+                name,
+                generation,
+                result: result.map(Box::new).map_err(|e| failure(&e)),
+            }
+        }
         Effect::Theme(_) | Effect::Suspend | Effect::Quit => return None,
     })
 }

@@ -6,7 +6,9 @@
 //! - [`effects`]: loads and actions against the adapter, each in its own task.
 
 pub mod effects;
+mod runbooks;
 pub mod terminal;
+mod workflows;
 
 use std::time::Duration;
 
@@ -15,6 +17,7 @@ use chrono::Utc;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
+use crate::console::app::workflows::WorkflowEffect;
 use crate::console::app::{App, Effect, Level, Msg};
 use crate::console::client::{ApiClient, StreamOptions};
 use crate::console::theme::Theme;
@@ -164,7 +167,8 @@ impl Runner {
                 },
                 detail @ (Effect::LoadTicket(_)
                 | Effect::LoadJob(_)
-                | Effect::LoadAccount { .. }) => {
+                | Effect::LoadAccount { .. }
+                | Effect::Workflow(WorkflowEffect::Explain(_))) => {
                     self.pending_detail =
                         Some((tokio::time::Instant::now() + DETAIL_SETTLE, detail));
                 }

@@ -1,13 +1,16 @@
 //! What the detail pane shows for the cursor row: every field of the object; for a ticket
 //! also its description, catalog variables and journal (read live); for a job its
-//! per-target results.
+//! per-target results and a workflow's steps; for a user the routing explanation (read
+//! live).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
+use crate::console::app::workflows::routing_lines;
 use crate::console::app::{App, RowRef, convert};
 use crate::console::theme::Theme;
 use crate::console::widgets::detail::{DetailBlock, DetailEntry, DetailPane};
+use crate::console::widgets::workflow_dialog::Tone;
 
 /// Draws the pane and returns the scroll it used (clamped to the text).
 pub fn render(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) -> usize {
@@ -64,6 +67,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) -> usize {
                             j.element.replace('_', " ")
                         )),
                         text: j.value.clone(),
+                        alert: false,
                     })
                     .collect();
                 blocks.push(("Journal".into(), journal));
@@ -99,9 +103,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) -> usize {
                             .clone()
                             .or_else(|| t.result.clone())
                             .unwrap_or_default(),
+                        alert: false,
                     })
                     .collect();
                 blocks.push(("Targets".into(), tasks));
+                blocks.extend(step_blocks(job));
             }
             Some(Err(why)) => owned_fields.push(("Targets".into(), why.clone())),
             _ => owned_fields.push(("Targets".into(), "loading…".into())),
@@ -121,6 +127,22 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) -> usize {
             };
             if let Some(status) = status {
                 owned_fields.push(("Account".into(), status));
+            }
+            match &app.routing {
+                Some((l, Ok(explanation))) if l == login => blocks.push((
+                    "Routing".into(),
+                    routing_lines(explanation)
+                        .into_iter()
+                        .map(|(line, tone)| OwnedEntry {
+                            alert: tone == Tone::Bad,
+                            ..OwnedEntry::text(line.trim_start())
+                        })
+                        .collect(),
+                )),
+                Some((l, Err(why))) if l == login => {
+                    owned_fields.push(("Routing".into(), why.clone()));
+                }
+                _ => {}
             }
         }
         _ => {}
@@ -150,6 +172,36 @@ struct OwnedEntry {
     time: Option<String>,
     author: Option<String>,
     text: String,
+    alert: bool,
+}
+
+/// Each workflow task's steps with their state and detail; a failed step in the error
+/// colour (the retry continues from it).
+fn step_blocks(job: &crate::console::client::JobInfo) -> Vec<(String, Vec<OwnedEntry>)> {
+    use crate::console::client::StepState;
+    let tasks = job.tasks.iter().flatten().filter(|t| !t.steps.is_empty());
+    tasks
+        .map(|t| {
+            let total = t.steps.len();
+            let entries = t
+                .steps
+                .iter()
+                .map(|s| OwnedEntry {
+                    time: None,
+                    author: Some(format!(
+                        "{} {} {}/{total} {}",
+                        s.state.sign(),
+                        s.state.as_str(),
+                        s.number + 1,
+                        s.title
+                    )),
+                    text: s.detail.clone().unwrap_or_default(),
+                    alert: s.state == StepState::Failed,
+                })
+                .collect();
+            (format!("Steps of {}", t.display_name), entries)
+        })
+        .collect()
 }
 
 impl OwnedEntry {
@@ -158,6 +210,7 @@ impl OwnedEntry {
             time: None,
             author: None,
             text: text.to_owned(),
+            alert: false,
         }
     }
 
@@ -166,6 +219,7 @@ impl OwnedEntry {
             time: self.time.as_deref(),
             author: self.author.as_deref(),
             text: &self.text,
+            alert: self.alert,
         }
     }
 }

@@ -9,7 +9,9 @@
 mod detail;
 mod jobs;
 mod overlay;
+mod reports;
 pub mod rows;
+mod runbooks;
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;

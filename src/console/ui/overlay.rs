@@ -1,6 +1,6 @@
 //! What is drawn over the screen: the `?` help, the `@` API call log, the confirmation
 //! dialog, the text prompt, the action menus, the password reset dialog and the box that
-//! shows a generated password once; and the `/` and `:` input line.
+//! shows a generated password once, the workflow forms; and the `/` and `:` input line.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -15,6 +15,7 @@ use crate::console::widgets::input_dialog::InputDialog;
 use crate::console::widgets::menu::Menu;
 use crate::console::widgets::password_dialog::{PasswordDialog, ShownOnceDialog};
 use crate::console::widgets::text;
+use crate::console::widgets::workflow_dialog::WorkflowDialog;
 
 pub fn render(app: &mut App, calls: &CallLog, area: Rect, buf: &mut Buffer, theme: &Theme) {
     let view = app.view;
@@ -113,6 +114,27 @@ pub fn render(app: &mut App, calls: &CallLog, area: Rect, buf: &mut Buffer, them
             password: shown.password.expose(),
         }
         .render(area, buf, theme),
+        Mode::Reports => super::reports::render(&app.reports, app.now, area, buf, theme),
+        Mode::Runbooks => super::runbooks::render(app, area, buf, theme),
+        Mode::Workflow(w) => {
+            let preview = w.shown();
+            let dialog = WorkflowDialog {
+                title: &w.title,
+                intro: &w.intro,
+                state: &w.form,
+                preview: &preview,
+            };
+            if let Some((x, y)) = dialog.render(area, buf, theme)
+                && let Some(cell) = buf.cell_mut((x, y))
+            {
+                cell.set_style(
+                    theme
+                        .command
+                        .input
+                        .add_modifier(ratatui::style::Modifier::REVERSED),
+                );
+            }
+        }
         Mode::Normal | Mode::Filter { .. } | Mode::Command => {}
     }
 }

@@ -20,6 +20,8 @@ pub struct DetailEntry<'a> {
     pub time: Option<&'a str>,
     pub author: Option<&'a str>,
     pub text: &'a str,
+    /// Drawn in the error colour (a failed workflow step).
+    pub alert: bool,
 }
 
 /// A titled block of text under the fields: `Description`, `Work notes`.
@@ -79,11 +81,17 @@ impl DetailPane<'_> {
                     out.push(Vec::new());
                 }
                 let meta: Vec<&str> = [entry.time, entry.author].into_iter().flatten().collect();
+                let (meta_style, text_style) = if entry.alert {
+                    let alert = base.patch(theme.status.error);
+                    (alert, alert)
+                } else {
+                    (muted, base)
+                };
                 if !meta.is_empty() {
-                    out.push(vec![(meta.join("  "), muted)]);
+                    out.push(vec![(meta.join("  "), meta_style)]);
                 }
                 for part in text::wrap(entry.text, width.saturating_sub(2).max(1)) {
-                    out.push(vec![(format!("  {part}"), base)]);
+                    out.push(vec![(format!("  {part}"), text_style)]);
                 }
             }
         }
@@ -150,11 +158,13 @@ mod tests {
                 time: Some("10:42"),
                 author: Some("bob"),
                 text: "Restarted the session host and asked the user to log in again",
+                alert: false,
             },
             DetailEntry {
                 time: Some("10:50"),
                 author: Some("alice"),
                 text: "Works now",
+                alert: false,
             },
         ];
         let blocks = [DetailBlock {

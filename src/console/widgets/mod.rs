@@ -11,6 +11,10 @@
 //! - [`help`], [`hints`]: the `?` overlay and the footer hint bar, from the keymap.
 //! - [`header`], [`flash`], [`detail`], [`call_log`]: the header line and breadcrumbs, the
 //!   flash line, a detail pane, the `@` API call log.
+//! - [`workflow_dialog`]: the workflow forms (new request, onboarding, offboarding) with
+//!   their live preview and confirmation.
+//! - [`runbook_list`], [`runbook_dialog`]: the `:runbooks` picker and a runbook's parameter
+//!   form.
 //! - [`text`]: width, `…` cutting, wrapping and centring shared by all of them.
 
 mod bar;
@@ -26,6 +30,10 @@ pub mod hints;
 pub mod input_dialog;
 pub mod menu;
 pub mod password_dialog;
+pub mod report;
+pub mod runbook_dialog;
+pub mod runbook_list;
 pub mod secret_input;
 pub mod table;
 pub mod text;
+pub mod workflow_dialog;

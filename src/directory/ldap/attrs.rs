@@ -20,6 +20,10 @@ pub const ACCOUNT_ATTRS: &[&str] = &[
     "msDS-User-Account-Control-Computed",
     "msDS-UserPasswordExpiryTimeComputed",
     "memberOf",
+    // For routing rules (src/adapter/routing): where the user works and in which department.
+    "department",
+    "l",
+    "physicalDeliveryOfficeName",
 ];
 
 /// `userAccountControl` ACCOUNTDISABLE.
@@ -57,7 +61,19 @@ pub fn account_from_entry(entry: &SearchEntry, domain: &str) -> Account {
             .iter()
             .filter_map(|dn| common_name(dn))
             .collect(),
+        department: attrs.text("department").trim().to_string(),
+        location: location(&attrs),
     }
+}
+
+/// The city (`l`), else the office (`physicalDeliveryOfficeName`), which many directories fill
+/// instead.
+fn location(attrs: &Attrs<'_>) -> String {
+    ["l", "physicalDeliveryOfficeName"]
+        .iter()
+        .map(|name| attrs.text(name).trim().to_string())
+        .find(|value| !value.is_empty())
+        .unwrap_or_default()
 }
 
 /// Locked when the DC's computed flag says so. Without that attribute (other DCs), a
@@ -194,6 +210,32 @@ mod tests {
         assert!(!account.locked && !account.disabled && !account.must_change);
         assert_eq!(account.password_expires, None);
         assert_eq!(account.groups, vec!["Help Desk", "Smith, J. fans"]);
+        assert_eq!(account.department, "");
+        assert_eq!(account.location, "");
+    }
+
+    #[test]
+    fn department_and_location_with_the_office_as_fallback() {
+        let account = account_from_entry(
+            &entry(&[
+                ("sAMAccountName", &["jane.doe"]),
+                ("department", &["Finance"]),
+                ("l", &["London"]),
+                ("physicalDeliveryOfficeName", &["LDN-2"]),
+            ]),
+            "LAB",
+        );
+        assert_eq!(account.department, "Finance");
+        assert_eq!(account.location, "London");
+        let office_only = account_from_entry(
+            &entry(&[
+                ("sAMAccountName", &["bob"]),
+                ("physicaldeliveryofficename", &["Paris"]),
+                ("l", &[" "]),
+            ]),
+            "LAB",
+        );
+        assert_eq!(office_only.location, "Paris");
     }
 
     #[test]

@@ -322,7 +322,12 @@ impl Directory for LdapDirectory {
             "" => sam,
             name => name,
         };
-        let dn = format!("CN={},{ou}", dn_escape(cn));
+        // Two people may share a name: the second gets the account name beside it, as
+        // administrators write it by hand (`CN=Ada Lovelace (ada.lovelace2)`).
+        let names = [
+            format!("CN={},{ou}", dn_escape(cn)),
+            format!("CN={},{ou}", dn_escape(format!("{cn} ({sam})"))),
+        ];
         let mut attrs: Vec<(Vec<u8>, HashSet<Vec<u8>>)> = vec![(
             b"objectClass".to_vec(),
             ["top", "person", "organizationalPerson", "user"]
@@ -351,26 +356,35 @@ impl Directory for LdapDirectory {
             values(unicode_pwd(account.password.expose())),
         ));
 
-        let doing = format!("creating {dn}");
         let mut session = self.session().await?;
         let outcome = async {
-            let result = session
-                .ldap()
-                .add(&dn, attrs)
-                .await
-                .map_err(|e| codes::ldap_error(e, &doing))?;
-            match result.rc {
-                0 => {}
-                RC_ENTRY_ALREADY_EXISTS => {
-                    return Err(DirectoryError::Other(format!(
-                        "{doing}: an object with that name already exists"
-                    )));
+            let mut made = None;
+            for dn in &names {
+                let doing = format!("creating {dn}");
+                let result = session
+                    .ldap()
+                    .add(dn, attrs.clone())
+                    .await
+                    .map_err(|e| codes::ldap_error(e, &doing))?;
+                match result.rc {
+                    0 => {
+                        made = Some(dn);
+                        break;
+                    }
+                    RC_ENTRY_ALREADY_EXISTS => continue,
+                    _ => return Err(codes::result_error(&result, &doing)),
                 }
-                _ => return Err(codes::result_error(&result, &doing)),
             }
+            let Some(dn) = made else {
+                return Err(DirectoryError::Other(format!(
+                    "creating {}: an object with that name already exists, and so does {}",
+                    names[0], names[1]
+                )));
+            };
+            let doing = format!("creating {dn}");
             let mut stored = search(
                 &mut session,
-                &dn,
+                dn,
                 Scope::Base,
                 "(objectClass=user)",
                 ACCOUNT_ATTRS,

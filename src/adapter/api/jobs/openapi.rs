@@ -33,7 +33,9 @@ pub fn document(
         "next_attempt_at": {"type":"string","format":"date-time"},
         "result": {"type":"string","nullable":true}, "error": {"type":"string","nullable":true},
         "external_job_id": {"type":"string","nullable":true},
-        "attempts": {"type":"array","items": attempt} } });
+        "attempts": {"type":"array","items": attempt},
+        "steps": {"type":"array","items": step(),
+            "description": "A workflow's whole plan: recorded steps, then the pending ones"} } });
     let job = json!({ "type": "object", "properties": {
         "id": {"type":"string","format":"uuid"}, "action": {"type":"string"},
         "requested_by": {"type":"string"},
@@ -48,37 +50,7 @@ pub fn document(
         "description": "Job id", "schema": { "type": "string", "format": "uuid" } }]);
     match operation {
         Operation::JobCreate => {
-            let actions: Vec<&str> = actions::ACTIONS.iter().map(|a| a.name).collect();
-            let described: Vec<String> = actions::ACTIONS
-                .iter()
-                .map(|a| {
-                    format!(
-                        "{} (role {}, target {}, params: {})",
-                        a.name,
-                        a.role,
-                        a.target.as_str(),
-                        a.params
-                    )
-                })
-                .collect();
-            op.insert("requestBody".into(), json!({
-                "required": true,
-                "content": { "application/json": { "schema": {
-                    "type": "object", "additionalProperties": false,
-                    "required": ["action", "targets"],
-                    "properties": {
-                        "action": { "type": "string", "enum": actions, "description": described.join("; ") },
-                        "targets": { "type": "array", "minItems": 1, "maxItems": MAX_TARGETS,
-                            "items": { "type": "object", "additionalProperties": false,
-                                "required": ["site", "id"],
-                                "properties": { "site": {"type":"string"}, "id": {"type":"string"} } } },
-                        "ticket": { "type": "object", "additionalProperties": false,
-                            "required": ["instance", "number"],
-                            "properties": { "instance": {"type":"string"}, "number": {"type":"string"} } },
-                        "params": { "type": "object" },
-                        "idempotency_key": { "type": "string" }
-                    } } } }
-            }));
+            op.insert("requestBody".into(), create_body());
             responses.insert("202".into(), ok("Accepted: the job, queued", job));
             responses.insert(
                 "200".into(),
@@ -132,6 +104,76 @@ pub fn document(
                 );
             }
         }
+        Operation::WorkflowPreview => {
+            op.insert("requestBody".into(), create_body());
+            let preview = json!({ "type": "object", "properties": {
+                "action": {"type":"string"}, "person": {"type":"string"},
+                "requester": {"type":"string"},
+                "routing": {"type":"object", "description":
+                    "The routing explanation: facts, rules checked with reasons, the route"},
+                "steps": {"type":"array","items": step()} } });
+            responses.insert(
+                "200".into(),
+                ok("What the job would do; nothing is created", preview),
+            );
+            responses.insert(
+                "400".into(),
+                error("Malformed JSON, an unknown field or an empty body"),
+            );
+            responses.insert(
+                "403".into(),
+                error("The action needs a role the client lacks"),
+            );
+            responses.insert("404".into(), error("No directory for the person's domain"));
+            responses.insert("413".into(), error("Body larger than 1 MiB"));
+            responses.insert("415".into(), error("Body that is not application/json"));
+            responses.insert("422".into(), error("Not a workflow, invalid params, an unknown person, an account that already exists (onboarding), no matching route, or a route without the resource asked for"));
+        }
         _ => {}
     }
+}
+
+/// A workflow step as jobs and previews show it.
+fn step() -> Value {
+    json!({ "type": "object", "properties": {
+        "number": {"type":"integer"}, "kind": {"type":"string"}, "title": {"type":"string"},
+        "state": {"type":"string","enum":["pending","running","done","skipped","failed"]},
+        "detail": {"type":"string","nullable":true}, "output": {},
+        "started_at": {"type":"string","format":"date-time","nullable":true},
+        "ended_at": {"type":"string","format":"date-time","nullable":true} } })
+}
+
+/// The body of `POST /api/v1/jobs`, also what a workflow preview takes.
+fn create_body() -> Value {
+    let actions: Vec<&str> = actions::ACTIONS.iter().map(|a| a.name).collect();
+    let described: Vec<String> = actions::ACTIONS
+        .iter()
+        .map(|a| {
+            format!(
+                "{} (role {}, target {}, params: {})",
+                a.name,
+                a.role,
+                a.target.as_str(),
+                a.params
+            )
+        })
+        .collect();
+    json!({
+    "required": true,
+    "content": { "application/json": { "schema": {
+        "type": "object", "additionalProperties": false,
+        "required": ["action", "targets"],
+        "properties": {
+            "action": { "type": "string", "enum": actions, "description": described.join("; ") },
+            "targets": { "type": "array", "minItems": 1, "maxItems": MAX_TARGETS,
+                "items": { "type": "object", "additionalProperties": false,
+                    "required": ["site", "id"],
+                    "properties": { "site": {"type":"string"}, "id": {"type":"string"} } } },
+            "ticket": { "type": "object", "additionalProperties": false,
+                "required": ["instance", "number"],
+                "properties": { "instance": {"type":"string"}, "number": {"type":"string"} } },
+            "params": { "type": "object" },
+            "idempotency_key": { "type": "string" }
+        } } } }
+    })
 }

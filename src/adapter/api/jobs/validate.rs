@@ -16,6 +16,7 @@ use crate::adapter::engine::account_params::{
 use crate::adapter::engine::actions::{self, ActionSpec, Operation, TargetKind};
 use crate::adapter::engine::{accounts, expand, secrets};
 use crate::adapter::store::{JobDetail, NewJob, NewTask};
+use crate::adapter::workflows;
 use crate::directory::account_name;
 
 pub(super) fn invalid(message: impl Into<String>) -> ApiError {
@@ -81,12 +82,37 @@ pub(super) fn validate(
     let mut seen = HashSet::new();
     for (i, t) in body.targets.iter().enumerate() {
         check_text(&format!("targets[{i}].id"), &t.id)?;
-        if spec.target == TargetKind::Account {
+        if spec.target == TargetKind::Runbook {
+            if !t.site.eq_ignore_ascii_case(workflows::RUNBOOK_SITE) {
+                return Err(invalid(format!(
+                    "targets[{i}]: a runbook's target is {{\"site\": \"runbook\", \"id\": NAME}}; \
+                     got site {:?}",
+                    t.site
+                )));
+            }
+            if state.runbooks.get(&t.id).is_none() {
+                let known: Vec<&str> = state
+                    .runbooks
+                    .list()
+                    .iter()
+                    .map(|r| r.name.as_str())
+                    .collect();
+                return Err(invalid(format!(
+                    "targets[{i}]: no runbook named {:?}; loaded: {}",
+                    t.id,
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                )));
+            }
+        } else if matches!(spec.target, TargetKind::Account | TargetKind::Person) {
             if state.directories.get(&t.site).is_none() {
                 let known = state.directories.domains();
                 return Err(invalid(format!(
-                    "targets[{i}]: no directory for domain {:?} (for account actions a target's \
-                     site names the domain); configured: {}",
+                    "targets[{i}]: no directory for domain {:?} (for account actions and \
+                     workflows a target's site names the domain); configured: {}",
                     t.site,
                     if known.is_empty() {
                         "none".to_owned()
@@ -219,6 +245,32 @@ pub(super) async fn tasks_for(
                 site: accounts::lane_name(&t.site),
                 target_id: account_name(&t.id).to_owned(),
                 display_name: format!("{}\\{}", t.site.to_ascii_uppercase(), account_name(&t.id)),
+            })
+            .collect());
+    }
+    if spec.target == TargetKind::Runbook {
+        return Ok(body
+            .targets
+            .iter()
+            .map(|t| NewTask {
+                site: workflows::LANE.to_owned(),
+                target_id: t.id.clone(),
+                display_name: format!("runbook {}", t.id),
+            })
+            .collect());
+    }
+    if spec.target == TargetKind::Person {
+        // Workflows span sites and a directory: they run in their own lane, named by person.
+        return Ok(body
+            .targets
+            .iter()
+            .map(|t| {
+                let person = format!("{}\\{}", t.site.to_ascii_uppercase(), account_name(&t.id));
+                NewTask {
+                    site: workflows::LANE.to_owned(),
+                    target_id: person.clone(),
+                    display_name: person,
+                }
             })
             .collect());
     }

@@ -10,8 +10,9 @@ use uuid::Uuid;
 use super::super::AppState;
 use super::super::error::ApiError;
 use crate::adapter::store::{
-    Attempt, Job, JobDetail, JobState, Progress, Task, TaskState, TicketRef,
+    Attempt, Job, JobDetail, JobState, Progress, StepRecord, StepState, Task, TaskState, TicketRef,
 };
+use crate::adapter::workflows::{self, WorkflowKind};
 
 #[derive(Debug, Serialize)]
 pub struct ProgressView {
@@ -60,6 +61,9 @@ pub struct TaskView {
     /// The site's asynchronous job, when the action ran as one.
     pub external_job_id: Option<String>,
     pub attempts: Vec<AttemptView>,
+    /// A workflow's whole plan: the steps recorded so far, then the ones still `pending`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepRecord>,
 }
 
 #[derive(Debug, Serialize)]
@@ -180,6 +184,7 @@ pub(super) async fn detail_view(state: &AppState, detail: JobDetail) -> Result<J
     {
         attempts.entry(a.task_id).or_default().push(attempt_view(a));
     }
+    let mut steps = workflow_steps(state, &detail).await?;
     let mut tasks = Vec::with_capacity(detail.tasks.len());
     for t in &detail.tasks {
         tasks.push(TaskView {
@@ -195,6 +200,7 @@ pub(super) async fn detail_view(state: &AppState, detail: JobDetail) -> Result<J
             error: t.error.clone(),
             external_job_id: t.external_job_id.clone(),
             attempts: attempts.remove(&t.id).unwrap_or_default(),
+            steps: steps.remove(&t.id).unwrap_or_default(),
         });
     }
     let ticket_status = match &detail.job.ticket {
@@ -208,4 +214,53 @@ pub(super) async fn detail_view(state: &AppState, detail: JobDetail) -> Result<J
     let mut view = job_view(detail.job, Some(tasks), Some(&detail.tasks));
     view.ticket_status = ticket_status;
     Ok(view)
+}
+
+/// Each workflow task's plan with its recorded steps, by task id; empty for other jobs.
+async fn workflow_steps(
+    state: &AppState,
+    detail: &JobDetail,
+) -> Result<HashMap<i64, Vec<StepRecord>>, ApiError> {
+    let job = &detail.job;
+    let Some(kind) = WorkflowKind::from_action(&job.action) else {
+        return Ok(HashMap::new());
+    };
+    let mut recorded: HashMap<i64, Vec<StepRecord>> = HashMap::new();
+    for (task, step) in state
+        .store
+        .job_steps(job.id)
+        .await
+        .map_err(ApiError::store)?
+    {
+        recorded.entry(task).or_default().push(step);
+    }
+    // A job whose stored parameters no longer plan (they always should) shows what ran.
+    let Ok(planned) = workflows::params::stored(&job.action, &job.params)
+        .and_then(|params| workflows::plan::plan(kind, &params))
+    else {
+        return Ok(recorded);
+    };
+    let mut steps = HashMap::new();
+    for task in &detail.tasks {
+        let mut done = recorded.remove(&task.id).unwrap_or_default();
+        let mut all = Vec::with_capacity(planned.len());
+        for (number, step) in planned.iter().enumerate() {
+            let number = u32::try_from(number).unwrap_or(u32::MAX);
+            match done.iter().position(|r| r.number == number) {
+                Some(at) => all.push(done.swap_remove(at)),
+                None => all.push(StepRecord {
+                    number,
+                    kind: step.kind().to_owned(),
+                    title: step.title(&task.target_id),
+                    state: StepState::Pending,
+                    detail: None,
+                    output: Value::Null,
+                    started_at: None,
+                    ended_at: None,
+                }),
+            }
+        }
+        steps.insert(task.id, all);
+    }
+    Ok(steps)
 }

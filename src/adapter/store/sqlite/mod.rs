@@ -13,8 +13,10 @@ mod codes;
 mod events;
 mod jobs;
 mod outbox;
+mod reports;
 mod rows;
 mod sites;
+mod steps;
 mod task_batch;
 mod tasks;
 mod ticket_links;
@@ -55,6 +57,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "security codes",
         include_str!("../../../../migrations/sqlite/0004_security_codes.sql"),
+    ),
+    (
+        5,
+        "task steps",
+        include_str!("../../../../migrations/sqlite/0005_task_steps.sql"),
     ),
 ];
 

@@ -3,7 +3,9 @@
 //! [`power`] hold the tests.
 
 mod power;
+mod runbooks;
 mod sessions;
+mod workflows;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -100,6 +100,7 @@ fn config(dir: &std::path::Path, client: Uuid) -> AdapterConfig {
         routing: Default::default(),
         idle_power_off: Vec::new(),
         runbooks_dir: None,
+        offboarding: Default::default(),
     }
 }
 

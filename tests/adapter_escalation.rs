@@ -92,6 +92,7 @@ impl Env {
             routing: Default::default(),
             idle_power_off: Vec::new(),
             runbooks_dir: None,
+            offboarding: Default::default(),
         };
         let sqlite = SqliteStore::open(&config.store.url())
             .await

@@ -53,6 +53,7 @@ fn config_for(info: &LabInfo, dir: &Path, viewer: Uuid) -> AdapterConfig {
         routing: Default::default(),
         idle_power_off: Vec::new(),
         runbooks_dir: None,
+        offboarding: Default::default(),
     }
 }
 

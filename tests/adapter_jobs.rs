@@ -118,6 +118,7 @@ fn config(lab: &Lab, dir: &std::path::Path, tune: &dyn Fn(&mut SiteConfig)) -> A
         routing: Default::default(),
         idle_power_off: Vec::new(),
         runbooks_dir: None,
+        offboarding: Default::default(),
     }
 }
 

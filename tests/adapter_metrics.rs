@@ -344,6 +344,7 @@ async fn servicenow_calls_are_counted_per_instance_and_outcome() {
         routing: Default::default(),
         idle_power_off: Vec::new(),
         runbooks_dir: None,
+        offboarding: Default::default(),
     };
     let sqlite = SqliteStore::open(&config.store.url()).await.expect("store");
     let store: Arc<dyn Store> = Arc::new(sqlite.clone());

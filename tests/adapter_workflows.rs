@@ -648,7 +648,10 @@ async fn a_failure_at_each_offboarding_step_keeps_the_ticket_open_and_retry_cont
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failure_at_each_provisioning_step_is_retried_from_that_step() {
+    // Each provisioning step's first request (the assignment comes with the new machine, so
+    // its step has nothing to send; the registration wait only reads).
     let breaks = [
+        ("POST", "/machines/$search"),
         ("POST", "/machinecatalogs/"),
         ("POST", "/deliverygroups/"),
         ("POST", "/$start"),
@@ -701,4 +704,51 @@ async fn a_failure_at_each_provisioning_step_is_retried_from_that_step() {
         assert_eq!(theirs, 1, "{path}: one desktop for {person}");
         env.base.stop().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn offboarding_takes_the_configured_machine_policy_unless_the_job_says() {
+    let base = LabAdapter::start(Scale::Small, &|config| {
+        config.routing = routing();
+        config.offboarding.delete_machines = true;
+    })
+    .await;
+    let admin = token(&reqwest::Client::new(), &base.url, base.id("admin")).await;
+    let api = Api::new(&base.url);
+    let (status, page) = api
+        .get(&admin, "/api/v1/accounts?q=a&domain=LAB&limit=5")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let sam = page["items"][0]["sam_name"]
+        .as_str()
+        .expect("an account")
+        .to_owned();
+    let preview = |params: Value| {
+        let api = &api;
+        let admin = &admin;
+        let sam = sam.clone();
+        async move {
+            let (status, preview) = api
+                .post(
+                    admin,
+                    "/api/v1/workflows/preview",
+                    json!({ "action": "user.offboard", "targets": [{ "site": "LAB", "id": sam }],
+                            "params": params }),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{preview}");
+            preview["steps"][3]["title"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+    };
+    let configured = preview(json!({})).await;
+    assert!(
+        configured.starts_with("Delete the machines"),
+        "{configured}"
+    );
+    let asked = preview(json!({ "machines": "unassign" })).await;
+    assert!(asked.contains("machines kept"), "{asked}");
+    base.stop().await;
 }

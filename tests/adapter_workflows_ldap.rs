@@ -97,6 +97,23 @@ async fn onboarding_creates_the_account_in_the_dc_then_offboarding_disables_it()
         .await
         .expect("lab people");
     assert!(learned.status().is_success(), "{}", learned.status());
+    // Linked to a ticket, which the finished onboarding resolves.
+    let ticket = until(
+        "an open incident in the queue",
+        Duration::from_secs(30),
+        async || {
+            let (_, page) = api.get(&admin, "/api/v1/tickets?limit=50").await;
+            page["items"]
+                .as_array()?
+                .iter()
+                .filter_map(|t| t["number"].as_str())
+                .find(|n| n.starts_with("INC"))
+                .map(str::to_owned)
+        },
+    )
+    .await;
+    let mut body = body;
+    body["ticket"] = json!({ "instance": "lab", "number": ticket });
     let (status, created) = api.post(&admin, "/api/v1/jobs", body).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{created}");
     let initial = created["temporary_password"]
@@ -110,6 +127,13 @@ async fn onboarding_creates_the_account_in_the_dc_then_offboarding_disables_it()
         "shown once only"
     );
 
+    let id = job["id"].as_str().expect("job id").to_owned();
+    until("the ticket resolved", Duration::from_secs(30), async || {
+        let (_, job) = api.get(&admin, &format!("/api/v1/jobs/{id}")).await;
+        let status = job["ticket_status"].as_str().unwrap_or_default().to_owned();
+        status.starts_with("resolve: written").then_some(())
+    })
+    .await;
     let account = dir.account(&sam).await.expect("created in the DC");
     assert!(account.must_change, "{account:?}");
     assert!(!account.disabled);

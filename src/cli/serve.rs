@@ -451,5 +451,6 @@ pub fn lab_config(
         routing: crate::config::RoutingConfig::from_lab(info),
         idle_power_off: Vec::new(),
         runbooks_dir: None,
+        offboarding: Default::default(),
     }
 }

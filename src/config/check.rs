@@ -190,6 +190,7 @@ pub(super) fn check(raw: &RawConfig, ctx: &mut Ctx<'_>) -> Option<AdapterConfig>
     let routing = super::routing_check::check_routing(raw, ctx);
     let idle_power_off = super::idle::check_idle(raw, ctx);
     let runbooks_dir = runbooks_dir(raw, ctx);
+    let offboarding = offboarding(raw, ctx);
     super::runbook_items::check_files(raw, runbooks_dir.as_ref(), ctx);
 
     // Everything is built only when nothing failed, so a partial config never escapes.
@@ -209,7 +210,31 @@ pub(super) fn check(raw: &RawConfig, ctx: &mut Ctx<'_>) -> Option<AdapterConfig>
         routing: routing?,
         idle_power_off: idle_power_off?,
         runbooks_dir: runbooks_dir?,
+        offboarding,
     })
+}
+
+/// `[offboarding] machines = "unassign" | "delete"`.
+fn offboarding(raw: &RawConfig, ctx: &mut Ctx<'_>) -> super::OffboardingConfig {
+    let machines = raw
+        .offboarding
+        .as_ref()
+        .and_then(|o| o.get_ref().machines.as_ref());
+    let delete_machines = match machines.map(|m| (m, m.get_ref().trim())) {
+        None | Some((_, "unassign")) => false,
+        Some((_, "delete")) => true,
+        Some((value, other)) => {
+            ctx.c.error(
+                value.span(),
+                "offboarding.machines",
+                format!(
+                    "{other:?} is not a choice; use \"unassign\" (keep the machine) or \"delete\""
+                ),
+            );
+            false
+        }
+    };
+    super::OffboardingConfig { delete_machines }
 }
 
 /// `runbooks_dir`: a folder that must exist when named; unnamed, `runbooks` beside the config

@@ -82,7 +82,6 @@ pub use secret_ref::SecretRef;
 // conventions: XDG paths, secret references, and FILE:LINE:COL errors.
 pub(crate) use paths::{default_data_dir, expand_path, xdg_dir};
 pub(crate) use secret_ref::SecretSpec;
-pub use types::RunbookItem;
 pub use types::{AccountsConfig, DEFAULT_DIRECTORY_TIMEOUT, DirectoryBackend, DirectoryConfig};
 pub use types::{
     AdapterConfig, ApiClientConfig, DEFAULT_CLOSE_CODE, DEFAULT_CONCURRENCY, DEFAULT_LISTEN,
@@ -90,6 +89,7 @@ pub use types::{
     EngineConfig, MAX_CONCURRENCY, MIN_CLIENT_SECRET_LEN, MIN_LEASE, QueueConfig, Role,
     ServiceNowInstanceConfig, SiteConfig, SiteZone, StoreConfig,
 };
+pub use types::{OffboardingConfig, RunbookItem};
 pub(crate) use values::parse_duration;
 
 pub(crate) use diagnostic::Collector;

@@ -35,6 +35,14 @@ pub(super) struct RawConfig {
     pub idle_power_off: Vec<Spanned<RawIdlePowerOff>>,
     /// The runbooks folder (`crate::adapter::runbooks`); default `runbooks` beside the file.
     pub runbooks_dir: Option<Spanned<String>>,
+    pub offboarding: Option<Spanned<RawOffboarding>>,
+}
+
+/// `[offboarding]`: what a separation does with the machines dedicated to the person.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOffboarding {
+    pub machines: Option<Spanned<String>>,
 }
 
 /// `[engine]`: how the job engine runs.

@@ -55,6 +55,16 @@ pub struct AdapterConfig {
     /// The runbooks folder (docs/runbooks.md): `runbooks_dir`, else `runbooks` beside the
     /// config file when that folder exists; `None`: no runbooks.
     pub runbooks_dir: Option<PathBuf>,
+    /// `[offboarding]`: what offboarding does with dedicated machines unless a job says.
+    pub offboarding: OffboardingConfig,
+}
+
+/// `[offboarding]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OffboardingConfig {
+    /// `machines = "delete"`: a separation deletes the machines assigned to the person;
+    /// `"unassign"` (the default) keeps them and removes the assignment.
+    pub delete_machines: bool,
 }
 
 /// The rules of account self-service: what a new password must meet and how many wrong

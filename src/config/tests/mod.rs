@@ -5,6 +5,7 @@ mod accounts;
 mod directories;
 mod errors;
 mod idle;
+mod offboarding;
 mod routing;
 mod runbook_items;
 

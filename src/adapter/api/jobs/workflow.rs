@@ -27,7 +27,7 @@ use crate::adapter::routing::{self, Explanation, UserFacts};
 use crate::adapter::runbooks;
 use crate::adapter::store::StepState;
 use crate::adapter::workflows::WorkflowKind;
-use crate::adapter::workflows::params::{NewPerson, WorkflowParams};
+use crate::adapter::workflows::params::{DedicatedMachines, NewPerson, WorkflowParams};
 use crate::adapter::workflows::plan::{Step, plan};
 use crate::directory::{DirectoryError, account_name};
 
@@ -139,6 +139,14 @@ pub(super) async fn route_and_plan(
     } else {
         None
     };
+    if kind == WorkflowKind::Offboard && params.machines.is_none() {
+        // The config's choice, written into the job so it shows what will happen.
+        params.machines = Some(if state.config.offboarding.delete_machines {
+            DedicatedMachines::Delete
+        } else {
+            DedicatedMachines::Unassign
+        });
+    }
     let steps = plan(kind, params).map_err(|e| invalid(format!("{person}: {e}")))?;
     checked.params = serde_json::json!(params);
     Ok(Prepared {

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::params::WorkflowParams;
 use super::plan::Step;
@@ -175,6 +175,7 @@ impl StepCtx<'_> {
     ) -> Result<crate::cvad::Job, StepOutcome> {
         let deadline = tokio::time::Instant::now() + self.job_timeout;
         let mut updates = JobWatch::subscribe(site, job_id, self.poll_interval);
+        let mut last = None;
         loop {
             match tokio::time::timeout_at(deadline, updates.changed()).await {
                 Ok(Ok(())) => {}
@@ -214,7 +215,16 @@ impl StepCtx<'_> {
                         job.job_type, job.id, site.name
                     )));
                 }
-                Some(Polled::Job(_)) => {}
+                Some(Polled::Job(job)) => {
+                    // The site job's own progress, live in the step (provisioning takes minutes).
+                    if let Some(percent) = job.progress
+                        && last != Some(percent)
+                    {
+                        last = Some(percent);
+                        self.note(json!({ "cvad_job": job.id, "cvad_percent": percent }))
+                            .await?;
+                    }
+                }
             }
         }
     }

@@ -2,115 +2,12 @@
 //! process) in a tmux pane, driven with keys, read back from the screen. Every wait polls the
 //! screen with a deadline; nothing sleeps a fixed time.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-/// Generous: the first frame needs the lab, the adapter and its first inventory.
-const DEADLINE: Duration = Duration::from_secs(60);
-
-struct Pane {
-    session: String,
-    home: PathBuf,
-}
-
-impl Pane {
-    /// Starts `deskbridge ARGS` in a detached tmux session of `width`×`height`, with config,
-    /// data and state folders of its own and the socket of its own (`-L`), so tests never
-    /// touch each other or the user's tmux.
-    fn start(args: &[&str], width: u16, height: u16, env: &[(&str, &str)]) -> Pane {
-        let session = format!("deskbridge-test-{}-{}", std::process::id(), rand_suffix());
-        let home = std::env::temp_dir().join(&session);
-        for dir in ["config", "data", "state"] {
-            std::fs::create_dir_all(home.join(dir)).expect("scratch folders");
-        }
-        let mut command = format!(
-            "env XDG_CONFIG_HOME={} XDG_DATA_HOME={} XDG_STATE_HOME={} TERM=xterm-256color",
-            home.join("config").display(),
-            home.join("data").display(),
-            home.join("state").display()
-        );
-        for (k, v) in env {
-            command.push_str(&format!(" {k}={v}"));
-        }
-        command.push(' ');
-        command.push_str(env!("CARGO_BIN_EXE_deskbridge"));
-        for arg in args {
-            command.push(' ');
-            command.push_str(arg);
-        }
-        // Keep the pane after the program exits, to read how it left the screen.
-        command.push_str("; echo deskbridge-exited-$?; sleep 600");
-        let pane = Pane { session, home };
-        pane.tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            &pane.session,
-            "-x",
-            &width.to_string(),
-            "-y",
-            &height.to_string(),
-            &command,
-        ]);
-        pane
-    }
-
-    fn tmux(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.session)
-            .args(args)
-            .output()
-            .expect("tmux runs (scripts/test installs it)")
-    }
-
-    fn screen(&self) -> String {
-        let out = self.tmux(&["capture-pane", "-p", "-t", &self.session]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Sends tmux key names (`Enter`, `Space`, `C-a`) or literal text.
-    fn keys(&self, keys: &[&str]) {
-        for key in keys {
-            self.tmux(&["send-keys", "-t", &self.session, key]);
-        }
-    }
-
-    fn text(&self, text: &str) {
-        self.tmux(&["send-keys", "-t", &self.session, "-l", text]);
-    }
-
-    /// Waits until the screen satisfies `ok`; on timeout fails with the screen.
-    fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if ok(&screen) {
-                return screen;
-            }
-            if start.elapsed() > DEADLINE {
-                panic!("timed out waiting for {what}; the screen was:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        self.wait(&format!("{text:?}"), |s| s.contains(text))
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.home.join("state/deskbridge/console.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Pane {
-    fn drop(&mut self) {
-        self.tmux(&["kill-server"]);
-        let _ = std::fs::remove_dir_all(&self.home);
-    }
-}
+use support::tmux::Pane;
 
 fn rand_suffix() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..8].to_owned()

@@ -1,57 +1,60 @@
 //! Entitlement steps: the user on a delivery group's or an application group's included
-//! users. The client reads the list first and sends nothing when the user is already on it.
+//! users. The client reads the list first and sends nothing when the user is already as asked.
+
+use std::sync::Arc;
 
 use super::{StepCtx, StepOutcome, StepResult, from_cvad};
-use crate::cvad::EntitlementChange;
+use crate::adapter::engine::worker::SiteCtx;
+use crate::cvad::{CvadError, EntitlementChange, JobRef};
 
-/// What an entitlement change that sent nothing means for a person.
-fn unchanged(outcome: EntitlementChange, user: &str, group: &str, added: bool) -> StepOutcome {
-    match (outcome, added) {
-        (EntitlementChange::FilterOff, _) => StepOutcome::skipped(format!(
-            "{group} does not filter by user (its included-users list is off): its other \
-             rules decide who gets it"
-        )),
-        (_, true) => StepOutcome::skipped(format!("{user} was already entitled to {group}")),
-        (_, false) => StepOutcome::skipped(format!("{user} was not entitled to {group}")),
-    }
+/// Which kind of group carries the entitlement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Group {
+    Delivery,
+    Application,
 }
 
-pub(super) async fn delivery_group(ctx: &StepCtx<'_>, site_name: &str, group: &str) -> StepResult {
-    let site = ctx.site(site_name)?;
-    let user = ctx.qualified_user();
-    let sent = ctx
-        .call(site, |c| {
-            c.set_delivery_group_user_async(group, &user, true)
-        })
-        .await
-        .map_err(|e| {
-            from_cvad(
-                &format!("cannot entitle {user} to {group} at {site_name}"),
-                &e,
-            )
-        })?;
-    match sent {
-        Ok(job) => {
-            ctx.wait_job(site, &job.id).await?;
-            Ok(StepOutcome::done(format!(
-                "entitled {user} to delivery group {group}"
-            )))
+impl Group {
+    fn noun(self) -> &'static str {
+        match self {
+            Group::Delivery => "delivery group",
+            Group::Application => "application group",
         }
-        Err(outcome) => Ok(unchanged(outcome, &user, group, true)),
     }
 }
 
-pub(super) async fn application_group(
+/// Puts `user` on (`included`) or off the group's list at `site`, holding one call slot: the
+/// site's job, or why nothing was sent.
+async fn set(
+    ctx: &StepCtx<'_>,
+    site: &Arc<SiteCtx>,
+    kind: Group,
+    group: &str,
+    user: &str,
+    included: bool,
+) -> Result<Result<JobRef, EntitlementChange>, CvadError> {
+    ctx.call(site, |c| async move {
+        match kind {
+            Group::Delivery => c.set_delivery_group_user_async(group, user, included).await,
+            Group::Application => {
+                c.set_application_group_user_async(group, user, included)
+                    .await
+            }
+        }
+    })
+    .await
+}
+
+/// The step: `user` entitled to `group` at `site_name`.
+pub(super) async fn entitle(
     ctx: &StepCtx<'_>,
     site_name: &str,
+    kind: Group,
     group: &str,
 ) -> StepResult {
     let site = ctx.site(site_name)?;
     let user = ctx.qualified_user();
-    let sent = ctx
-        .call(site, |c| {
-            c.set_application_group_user_async(group, &user, true)
-        })
+    let sent = set(ctx, site, kind, group, &user, true)
         .await
         .map_err(|e| {
             from_cvad(
@@ -63,50 +66,46 @@ pub(super) async fn application_group(
         Ok(job) => {
             ctx.wait_job(site, &job.id).await?;
             Ok(StepOutcome::done(format!(
-                "entitled {user} to application group {group}"
+                "entitled {user} to {} {group}",
+                kind.noun()
             )))
         }
-        Err(outcome) => Ok(unchanged(outcome, &user, group, true)),
+        Err(EntitlementChange::FilterOff) => Ok(StepOutcome::skipped(format!(
+            "{group} does not filter by user (its included-users list is off): its other \
+             rules decide who gets it"
+        ))),
+        Err(_) => Ok(StepOutcome::skipped(format!(
+            "{user} was already entitled to {group}"
+        ))),
     }
 }
 
 /// Takes the user off every delivery group and application group of every site that lists
-/// them; returns what was removed (`group at site`).
+/// them; returns what was removed (`delivery group NAME at SITE`).
 pub(super) async fn remove_everywhere(ctx: &StepCtx<'_>) -> Result<Vec<String>, StepOutcome> {
     let user = ctx.qualified_user();
     let mut removed = Vec::new();
     for site in ctx.sites.values() {
         let at = &site.name;
-        let groups = ctx
+        let delivery = ctx
             .call(site, |c| c.delivery_groups())
             .await
-            .map_err(|e| from_cvad(&format!("cannot list the delivery groups of {at}"), &e))?;
-        for group in groups {
-            let sent = ctx
-                .call(site, |c| {
-                    c.set_delivery_group_user_async(&group.name, &user, false)
-                })
-                .await
-                .map_err(|e| from_cvad(&format!("cannot remove {user} from {}", group.name), &e))?;
-            if let Ok(job) = sent {
-                ctx.wait_job(site, &job.id).await?;
-                removed.push(format!("delivery group {} at {at}", group.name));
-            }
-        }
-        let apps = ctx
+            .map_err(|e| from_cvad(&format!("cannot list the delivery groups of {at}"), &e))?
+            .into_iter()
+            .map(|g| (Group::Delivery, g.name));
+        let application = ctx
             .call(site, |c| c.application_groups())
             .await
-            .map_err(|e| from_cvad(&format!("cannot list the application groups of {at}"), &e))?;
-        for group in apps {
-            let sent = ctx
-                .call(site, |c| {
-                    c.set_application_group_user_async(&group.name, &user, false)
-                })
+            .map_err(|e| from_cvad(&format!("cannot list the application groups of {at}"), &e))?
+            .into_iter()
+            .map(|g| (Group::Application, g.name));
+        for (kind, group) in delivery.chain(application).collect::<Vec<_>>() {
+            let sent = set(ctx, site, kind, &group, &user, false)
                 .await
-                .map_err(|e| from_cvad(&format!("cannot remove {user} from {}", group.name), &e))?;
+                .map_err(|e| from_cvad(&format!("cannot remove {user} from {group}"), &e))?;
             if let Ok(job) = sent {
                 ctx.wait_job(site, &job.id).await?;
-                removed.push(format!("application group {} at {at}", group.name));
+                removed.push(format!("{} {group} at {at}", kind.noun()));
             }
         }
     }

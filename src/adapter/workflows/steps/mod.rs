@@ -239,11 +239,11 @@ pub async fn execute(step: &Step, ctx: &StepCtx<'_>) -> StepOutcome {
         Step::EntitleDeliveryGroup {
             site,
             delivery_group,
-        } => entitle::delivery_group(ctx, site, delivery_group).await,
+        } => entitle::entitle(ctx, site, entitle::Group::Delivery, delivery_group).await,
         Step::EntitleApplicationGroup {
             site,
             application_group,
-        } => entitle::application_group(ctx, site, application_group).await,
+        } => entitle::entitle(ctx, site, entitle::Group::Application, application_group).await,
         Step::PickMachine {
             site,
             delivery_group,

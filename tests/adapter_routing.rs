@@ -44,20 +44,23 @@ fn text<'a>(value: &'a Value, key: &str) -> &'a str {
     value[key].as_str().unwrap_or_default()
 }
 
-/// (site, delivery group) of every delivery group the adapter's inventory shows.
-async fn delivery_groups(api: &Api, token: &str) -> HashSet<(String, String)> {
+/// (site, delivery group) of every delivery group the adapter's inventory shows, once every
+/// one of `sites` has been read (each site's inventory loads on its own).
+async fn delivery_groups(api: &Api, token: &str, sites: &[String]) -> HashSet<(String, String)> {
     until(
         "the inventory's delivery groups",
         Duration::from_secs(30),
         async || {
             let (status, page) = api.get(token, "/api/v1/delivery-groups?limit=1000").await;
             let items = page["items"].as_array()?;
-            (status == StatusCode::OK && !items.is_empty()).then(|| {
-                items
-                    .iter()
-                    .map(|g| (text(g, "site").to_owned(), text(g, "name").to_owned()))
-                    .collect()
-            })
+            let groups: HashSet<(String, String)> = items
+                .iter()
+                .map(|g| (text(g, "site").to_owned(), text(g, "name").to_owned()))
+                .collect();
+            let every_site = sites
+                .iter()
+                .all(|s| groups.iter().any(|(site, _)| site == s));
+            (status == StatusCode::OK && every_site).then_some(groups)
         },
     )
     .await
@@ -69,7 +72,14 @@ async fn lab_users_are_explained_and_routed_to_groups_their_site_has() {
     let http = reqwest::Client::new();
     let viewer = token(&http, &lab.url, lab.id("viewer")).await;
     let api = Api::new(&lab.url);
-    let groups = delivery_groups(&api, &viewer).await;
+    let sites: Vec<String> = lab
+        .lab
+        .info()
+        .sites
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    let groups = delivery_groups(&api, &viewer, &sites).await;
 
     // The rules as configured, in order, with the default.
     let (status, rules) = api.get(&viewer, "/api/v1/routing/rules").await;

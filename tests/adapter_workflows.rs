@@ -142,6 +142,28 @@ impl Env {
         .await
     }
 
+    /// Retries the failed job `failed`, whose step `at` failed after the steps `before` it,
+    /// and waits for success: the steps done before it keep their records (not repeated).
+    /// The steps after the retry.
+    async fn retried_from(&self, failed: &Value, before: &[Value], at: usize) -> Vec<Value> {
+        let id = failed["id"].as_str().expect("id");
+        let (status, retried) = self
+            .api
+            .post(&self.admin, &format!("/api/v1/jobs/{id}/retry"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{retried}");
+        let done = self.finished(&retried).await;
+        assert_eq!(done["state"], "succeeded", "step {at} retried: {done:#}");
+        let after = steps(&done);
+        for (old, new) in before[..at].iter().zip(&after[..at]) {
+            assert_eq!(
+                old["ended_at"], new["ended_at"],
+                "a done step is not repeated: {new}"
+            );
+        }
+        after
+    }
+
     async fn fail_next(&self, method: &str, path: &str) {
         let http = reqwest::Client::new();
         for site in &self.base.lab.info().sites {
@@ -616,20 +638,7 @@ async fn a_failure_at_each_offboarding_step_keeps_the_ticket_open_and_retry_cont
         )
         .await;
 
-        let (status, retried) = env
-            .api
-            .post(&env.admin, &format!("/api/v1/jobs/{id}/retry"), json!({}))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{retried}");
-        let done = env.finished(&retried).await;
-        assert_eq!(done["state"], "succeeded", "step {at} retried: {done:#}");
-        let after = steps(&done);
-        for (old, new) in before[..at].iter().zip(&after[..at]) {
-            assert_eq!(
-                old["ended_at"], new["ended_at"],
-                "a done step is not repeated: {new}"
-            );
-        }
+        let after = env.retried_from(&failed, &before, at).await;
         assert!(
             after
                 .iter()
@@ -676,18 +685,7 @@ async fn a_failure_at_each_provisioning_step_is_retried_from_that_step() {
             .iter()
             .position(|s| s["state"] == "failed")
             .expect("a failed step");
-        let id = failed["id"].as_str().expect("id");
-        let (status, retried) = env
-            .api
-            .post(&env.admin, &format!("/api/v1/jobs/{id}/retry"), json!({}))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{retried}");
-        let done = env.finished(&retried).await;
-        assert_eq!(done["state"], "succeeded", "{path} retried: {done:#}");
-        let after = steps(&done);
-        for (old, new) in before[..at].iter().zip(&after[..at]) {
-            assert_eq!(old["ended_at"], new["ended_at"], "not repeated: {new}");
-        }
+        env.retried_from(&failed, &before, at).await;
         // Exactly one machine was made for the person, however the failure fell.
         let theirs = env
             .site

@@ -2,6 +2,8 @@
 //! `Last-Event-ID` gets exactly what it missed, kinds filter, a pruned gap is announced, and
 //! bad input or a missing token is refused.
 
+mod support;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +14,7 @@ use deskbridge::adapter::store::{EventKind, EventRetention, SqliteStore, Store};
 use deskbridge::config::AdapterConfig;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::sse::Reader;
 
 const VIEWER_ID: &str = "11111111-1111-4111-8111-111111111111";
 const VIEWER_SECRET: &str = "viewer-secret-0123456789abcdef";
@@ -121,87 +124,6 @@ impl Adapter {
     async fn stop(self) {
         self.server.shutdown().await.expect("clean shutdown");
     }
-}
-
-/// One parsed SSE message.
-#[derive(Debug, Clone, PartialEq)]
-struct Message {
-    id: Option<String>,
-    event: String,
-    data: Value,
-}
-
-/// Reads SSE messages from a streaming response.
-struct Reader {
-    response: reqwest::Response,
-    buffer: String,
-}
-
-impl Reader {
-    fn new(response: reqwest::Response) -> Reader {
-        assert_eq!(response.status(), StatusCode::OK);
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        assert!(
-            content_type.starts_with("text/event-stream"),
-            "{content_type}"
-        );
-        Reader {
-            response,
-            buffer: String::new(),
-        }
-    }
-
-    /// The next message (comments and keep-alives skipped), within 5 s.
-    async fn next(&mut self) -> Message {
-        tokio::time::timeout(Duration::from_secs(5), async {
-            loop {
-                if let Some(end) = self.buffer.find("\n\n") {
-                    let block: String = self.buffer.drain(..end + 2).collect();
-                    if let Some(message) = parse(&block) {
-                        return message;
-                    }
-                    continue;
-                }
-                let chunk = self
-                    .response
-                    .chunk()
-                    .await
-                    .expect("stream readable")
-                    .expect("stream still open");
-                self.buffer.push_str(&String::from_utf8_lossy(&chunk));
-            }
-        })
-        .await
-        .expect("an event arrives within 5 s")
-    }
-}
-
-fn parse(block: &str) -> Option<Message> {
-    let mut id = None;
-    let mut event = String::from("message");
-    let mut data = String::new();
-    for line in block.lines() {
-        if let Some(v) = line.strip_prefix("id:") {
-            id = Some(v.trim().to_owned());
-        } else if let Some(v) = line.strip_prefix("event:") {
-            event = v.trim().to_owned();
-        } else if let Some(v) = line.strip_prefix("data:") {
-            data.push_str(v.trim_start());
-        }
-    }
-    if data.is_empty() {
-        return None;
-    }
-    Some(Message {
-        id,
-        event,
-        data: serde_json::from_str(&data).unwrap_or(Value::String(data)),
-    })
 }
 
 #[tokio::test]

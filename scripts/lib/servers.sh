@@ -108,6 +108,8 @@ start_postgres() {
     psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -q -c "create role deskbridge login password 'deskbridge' createdb" \
         -c "create database deskbridge_test owner deskbridge" >/dev/null
     export DESKBRIDGE_TEST_DATABASE_URL="postgres://deskbridge:deskbridge@127.0.0.1:$PG_PORT/deskbridge_test"
+    # For tests that run a PostgreSQL of their own (to restart it under a running adapter).
+    export DESKBRIDGE_TEST_PG_BIN="$PG_BIN"
     PG_DIR=$d
 }
 

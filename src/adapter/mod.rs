@@ -7,6 +7,7 @@ pub mod engine;
 pub mod idle;
 pub mod inventory;
 pub mod metrics;
+pub mod replicas;
 pub mod reports;
 pub mod routing;
 pub mod runbooks;

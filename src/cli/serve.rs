@@ -173,12 +173,17 @@ pub async fn start(
             directories: state.directories.clone(),
             verification: state.config.accounts.verification,
             submitter: Some(submitter.clone()),
+            // One replica of those sharing the store: limits divided among them.
+            replicas: Some(crate::adapter::replicas::ReplicaOptions::default()),
             ..defaults
         },
         state.metrics.engine_hooks(),
     )
     .context("cannot start the job engine")?;
     state.jobs = Some(engine.handle());
+    let replica = engine.handle().group().clone();
+    tracing::info!(replica = %replica.id(), "adapter replica started");
+    state.metrics.track_replicas(replica.alive_watch());
     submitter.attach(state.clone());
     // `[[idle_power_off]]` schedules (src/adapter/idle): they act through the engine, so they
     // start after it, and stop before it (or with the server).
@@ -197,11 +202,10 @@ pub async fn start(
             crate::adapter::api::requests::auto_fulfil(&state, &instance, &fresh).await;
         });
     });
-    state
-        .tickets
-        .start(&format!("serve-{}", Uuid::new_v4()), Some(on_changes));
+    state.tickets.start(replica.id(), Some(on_changes));
     let tickets = state.tickets.clone();
-    // Keeps the event feed within the retention that GET /api/v1/events announces.
+    // Keeps the event feed within the retention that GET /api/v1/events announces. Every
+    // replica prunes: pruning deletes by age and count, so a second pass finds nothing more.
     let pruner = crate::adapter::api::events::spawn_pruner(Arc::clone(&state.store));
     tokio::spawn(async move {
         wait_for_stop().await;
@@ -235,7 +239,7 @@ async fn serve_config(path: PathBuf, json: bool) -> anyhow::Result<()> {
     }
     let config = loaded.config;
     let url = config.store.url();
-    let store = store::open(&url)
+    let store = store::open_config(&config.store)
         .await
         .with_context(|| format!("cannot open the store {url}"))?;
     let server = start(config, loaded.engine, store).await?;

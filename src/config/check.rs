@@ -7,7 +7,7 @@ use super::raw::{RawClient, RawConfig};
 use super::secret_ref::SecretSpec;
 use super::types::{
     AdapterConfig, ApiClientConfig, DEFAULT_LISTEN, DEFAULT_TOKEN_TTL, EngineConfig,
-    MIN_CLIENT_SECRET_LEN, MIN_LEASE,
+    MIN_CLIENT_SECRET_LEN, MIN_LEASE, StoreConfig,
 };
 use super::values::{check_name, parse_duration};
 use super::{accounts, directories, servicenow, sites};
@@ -150,6 +150,7 @@ pub(super) fn check(raw: &RawConfig, ctx: &mut Ctx<'_>) -> Option<AdapterConfig>
         (None, Some(dir)) => Some(paths::default_store(dir)),
         (_, None) => None,
     };
+    let store = store.and_then(|store| store_password(store, raw, ctx));
 
     if raw.sites.is_empty() {
         ctx.c.error_nowhere(
@@ -424,3 +425,23 @@ fn clients(raw: &[Spanned<RawClient>], ctx: &mut Ctx<'_>) -> Vec<ApiClientConfig
 pub(super) const HOW_TO_SECRET: &str = "generate a secret with `openssl rand -hex 32`, give \
      it to the client, and refer to it with `secret = { env = \"VAR\" }` or \
      `{ file = \"/path\" }`";
+
+/// Puts `store_password` into a PostgreSQL store; refuses it beside a SQLite one, where it
+/// would be silently ignored.
+fn store_password(store: StoreConfig, raw: &RawConfig, ctx: &mut Ctx<'_>) -> Option<StoreConfig> {
+    match (store, &raw.store_password) {
+        (StoreConfig::Postgres { url, .. }, Some(password)) => Some(StoreConfig::Postgres {
+            url,
+            password: Some(ctx.secret(password, "store_password")?),
+        }),
+        (store, None) => Some(store),
+        (_, Some(password)) => {
+            ctx.c.error(
+                password.span(),
+                "store_password",
+                "store_password is only for a postgres:// store",
+            );
+            None
+        }
+    }
+}

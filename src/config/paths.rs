@@ -45,8 +45,9 @@ pub(crate) fn expand_path(
     })
 }
 
-/// Parses a store URL: `sqlite://PATH` (a relative PATH is inside `data_dir`) or
-/// `sqlite::memory:`.
+/// Parses a store URL: `sqlite://PATH` (a relative PATH is inside `data_dir`),
+/// `sqlite::memory:` or `postgres://USER@HOST[:PORT]/DB[?sslmode=…]` (its password comes from
+/// `store_password`, filled in by the caller).
 pub(super) fn parse_store(text: &str, data_dir: &Path) -> Result<StoreConfig, String> {
     if text == "sqlite::memory:" {
         return Ok(StoreConfig::SqliteMemory);
@@ -65,14 +66,37 @@ pub(super) fn parse_store(text: &str, data_dir: &Path) -> Result<StoreConfig, St
     }
     let scheme = text.split_once("://").map_or("", |(s, _)| s);
     if matches!(scheme, "postgres" | "postgresql") {
-        // Not echoed: a PostgreSQL URL may carry a password.
-        return Err("PostgreSQL stores are not supported yet; use sqlite://PATH".into());
+        return parse_postgres(text);
     }
     Err(
         "unsupported store URL; write \"sqlite://PATH\" (PATH absolute, or relative to \
-         data_dir)"
+         data_dir) or \"postgres://USER@HOST/DATABASE\""
             .into(),
     )
+}
+
+/// Checks a PostgreSQL URL. The URL is never echoed back: it may carry a password.
+fn parse_postgres(text: &str) -> Result<StoreConfig, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("the PostgreSQL URL is malformed: {e}"))?;
+    if url.password().is_some() {
+        return Err(
+            "the PostgreSQL URL holds a password; take it out and give it as \
+             `store_password = { env = \"VAR\" }` or `{ file = \"PATH\" }`"
+                .into(),
+        );
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("the PostgreSQL URL names no host; write postgres://USER@HOST/DATABASE".into());
+    }
+    if url.path().trim_start_matches('/').is_empty() {
+        return Err(
+            "the PostgreSQL URL names no database; write postgres://USER@HOST/DATABASE".into(),
+        );
+    }
+    Ok(StoreConfig::Postgres {
+        url: text.to_owned(),
+        password: None,
+    })
 }
 
 /// The default store: `sqlite://<data dir>/deskbridge.db`.
@@ -125,7 +149,8 @@ mod tests {
             })
         );
         let err = parse_store("postgres://u:hunter2@db/x", data).unwrap_err();
-        assert!(err.contains("not supported yet") && !err.contains("hunter2"));
+        assert!(err.contains("store_password"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
         assert!(parse_store("mysql://x", data).is_err());
         let memory = parse_store("sqlite::memory:", data);
         assert_eq!(memory, Ok(StoreConfig::SqliteMemory));

@@ -18,6 +18,8 @@ pub(super) struct RawConfig {
     pub listen: Option<Spanned<String>>,
     pub data_dir: Option<Spanned<String>>,
     pub store: Option<Spanned<String>>,
+    /// The PostgreSQL password, by reference (never in the `store` URL).
+    pub store_password: Option<Spanned<SecretSpec>>,
     pub token_ttl: Option<Spanned<String>>,
     pub engine: Option<Spanned<RawEngine>>,
     #[serde(default)]

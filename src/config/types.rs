@@ -94,20 +94,27 @@ pub struct EngineConfig {
 
 /// Where jobs, audit and the outbox are stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive] // PostgreSQL (`postgres://…`) joins later.
 pub enum StoreConfig {
     /// An embedded SQLite database file.
     Sqlite { path: PathBuf },
     /// `sqlite::memory:`: an in-memory database, lost on exit; for demos and tests.
     SqliteMemory,
+    /// A PostgreSQL database that several adapter replicas share. The URL carries no
+    /// password; it comes from `store_password`.
+    Postgres {
+        url: String,
+        password: Option<Secret>,
+    },
 }
 
 impl StoreConfig {
-    /// The store URL as `adapter::store::open` takes it.
+    /// The store URL as `adapter::store::open` takes it (without any password: it is also
+    /// what error messages and logs show).
     pub fn url(&self) -> String {
         match self {
             StoreConfig::Sqlite { path } => format!("sqlite://{}", path.display()),
             StoreConfig::SqliteMemory => "sqlite::memory:".to_string(),
+            StoreConfig::Postgres { url, .. } => url.clone(),
         }
     }
 }

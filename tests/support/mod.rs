@@ -3,7 +3,11 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod postgres;
+pub mod processes;
 pub mod samba;
+pub mod sse;
+pub mod stores;
 pub mod tmux;
 
 use std::time::Duration;

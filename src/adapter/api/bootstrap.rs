@@ -32,9 +32,10 @@ pub async fn sync_clients(
     let mut report = SyncReport::default();
     for client in clients {
         let wanted_role = role(client.role);
-        match store.get_client(client.id).await? {
+        let stored = match store.get_client(client.id).await? {
+            Some(stored) => stored,
             None => {
-                store
+                let created = store
                     .create_client(NewApiClient {
                         id: Some(client.id),
                         name: client.name.clone(),
@@ -42,32 +43,42 @@ pub async fn sync_clients(
                         secret: client.secret.expose().to_owned(),
                         enabled: client.enabled,
                     })
-                    .await?;
-                report.created.push(client.name.clone());
+                    .await;
+                match created {
+                    Ok(_) => {
+                        report.created.push(client.name.clone());
+                        continue;
+                    }
+                    // Another replica starting at the same moment created it between the
+                    // read and the insert: update it like any stored client.
+                    Err(e @ StoreError::Invalid(_)) => match store.get_client(client.id).await? {
+                        Some(stored) => stored,
+                        None => return Err(e),
+                    },
+                    Err(e) => return Err(e),
+                }
             }
-            Some(stored) => {
-                if stored.role != wanted_role {
-                    store.set_client_role(stored.id, wanted_role).await?;
-                }
-                if stored.enabled != client.enabled {
-                    store.set_client_enabled(stored.id, client.enabled).await?;
-                }
-                // Hashes are salted, so whether the secret changed cannot be seen from the
-                // hash without a costly verification; setting it again is as cheap and simpler.
-                store
-                    .set_client_secret(stored.id, client.secret.expose())
-                    .await?;
-                if stored.name != client.name {
-                    // The store has no rename; the id is what tokens and audit entries use.
-                    report.warnings.push(format!(
-                        "API client {} is named {:?} in the config but {:?} in the store; \
-                         the store keeps {:?}",
-                        client.id, client.name, stored.name, stored.name
-                    ));
-                }
-                report.updated.push(client.name.clone());
-            }
+        };
+        if stored.role != wanted_role {
+            store.set_client_role(stored.id, wanted_role).await?;
         }
+        if stored.enabled != client.enabled {
+            store.set_client_enabled(stored.id, client.enabled).await?;
+        }
+        // Hashes are salted, so whether the secret changed cannot be seen from the hash
+        // without a costly verification; setting it again is as cheap and simpler.
+        store
+            .set_client_secret(stored.id, client.secret.expose())
+            .await?;
+        if stored.name != client.name {
+            // The store has no rename; the id is what tokens and audit entries use.
+            report.warnings.push(format!(
+                "API client {} is named {:?} in the config but {:?} in the store; the store \
+                 keeps {:?}",
+                client.id, client.name, stored.name, stored.name
+            ));
+        }
+        report.updated.push(client.name.clone());
     }
     let configured: HashSet<_> = clients.iter().map(|c| c.id).collect();
     for stored in store.list_clients().await? {

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::Shared;
+use crate::adapter::replicas::Outage;
 
 /// The tasks this engine holds a lease on, each with the flag that says it was lost.
 #[derive(Debug, Default)]
@@ -70,22 +71,36 @@ pub async fn lost(mut flag: LeaseLost) {
 }
 
 /// Renews every held lease each third of the lease, until aborted by the engine.
+///
+/// A store that does not answer is logged once per outage. Once renewals have failed for a
+/// whole lease, the leases have expired in the store and another replica may have claimed
+/// the tasks: they all stop here (as if taken over), so no task runs twice.
 pub async fn renew(shared: Arc<Shared>) {
     let every = shared.options.lease / 3;
     let mut ticker = tokio::time::interval_at(Instant::now() + every, every);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut outage = Outage::default();
+    // The last time every held lease was known renewed.
+    let mut renewed = Instant::now();
     loop {
         ticker.tick().await;
         let ids = shared.held.ids();
         if ids.is_empty() {
+            renewed = Instant::now();
             continue;
         }
-        match shared
+        let call = shared
             .store
-            .renew_leases(&shared.owner, &ids, shared.options.lease)
-            .await
-        {
+            .renew_leases(&shared.owner, &ids, shared.options.lease);
+        // A call stuck waiting for a connection counts as failed once the next tick is due.
+        let answer = match tokio::time::timeout(every, call).await {
+            Ok(answer) => answer.map_err(|e| e.to_string()),
+            Err(_) => Err("the store did not answer in time".to_owned()),
+        };
+        match answer {
             Ok(kept) => {
+                outage.recovered("lease renewal");
+                renewed = Instant::now();
                 let kept: HashSet<i64> = kept.into_iter().collect();
                 let lost: Vec<i64> = ids.into_iter().filter(|id| !kept.contains(id)).collect();
                 if !lost.is_empty() {
@@ -94,7 +109,17 @@ pub async fn renew(shared: Arc<Shared>) {
                 }
             }
             // A store blip: the leases have two more renewals' worth of time left.
-            Err(e) => tracing::warn!(tasks = ids.len(), error = %e, "lease renewal failed"),
+            Err(e) => {
+                outage.failed("lease renewal", &e);
+                if renewed.elapsed() >= shared.options.lease {
+                    tracing::warn!(
+                        tasks = ids.len(),
+                        "leases expired while the store did not answer; those tasks stop \
+                         and are resumed by whichever replica claims them"
+                    );
+                    shared.held.lost(&ids);
+                }
+            }
         }
     }
 }

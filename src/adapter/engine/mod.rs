@@ -46,6 +46,19 @@
 //!   single-session machine (only that user is on it) with force; on a multi-session machine
 //!   the task fails and says why, since a restart would end other users' sessions. The time
 //!   counts from the start of the attempt that sent the logoff.
+//! - Replicas sharing a store ([`crate::adapter::replicas`]): a site's `concurrency` and
+//!   `rate_limit` are for the whole group. Each replica heartbeats (every 2 s, counted for
+//!   10 s) and uses `max(1, concurrency / alive)` task and call slots and `rate_limit / alive`
+//!   calls per second, resized as the count changes: a smaller share is reached as running
+//!   calls end, never by interrupting one. A replica that finds others alive at its first
+//!   heartbeat claims nothing for one heartbeat interval and a quarter, by when the others
+//!   have seen it and shrunk their shares. Since every replica keeps at least one slot, a
+//!   group larger than a site's `concurrency` may exceed it by that one slot each.
+//! - Losing the store: a replica whose heartbeat fails claims nothing (the others take up its
+//!   share once its heartbeat expires), gives back what it claimed ahead, logs once per
+//!   outage, retries with backoff, and resumes by itself when the store answers. Its running
+//!   tasks go on; if their leases cannot be renewed for a whole lease they stop, since
+//!   another replica may have claimed them.
 //! - Transient failures (429, 503, unreachable connectors, connector outages) are retried with
 //!   exponential backoff and jitter up to [`RetryPolicy::max_attempts`]; permanent ones (400,
 //!   403, 404) fail at once, except a 404 on a logoff: the session is gone, which is success.
@@ -75,6 +88,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::adapter::replicas::{Group, Membership, ReplicaOptions};
 use crate::adapter::store::Store;
 use crate::config::SiteConfig;
 use crate::cvad::{CvadClient, CvadError};
@@ -190,6 +204,9 @@ pub struct EngineOptions {
     pub verification: crate::accounts::verify::VerificationPolicy,
     /// How runbook steps start their jobs; without it a runbook step fails and says so.
     pub submitter: Option<Arc<dyn submit::JobSubmitter>>,
+    /// Heartbeat in the store as one replica of a group sharing it, dividing every limit by
+    /// the replicas alive (`deskbridge serve` does). `None`: alone, no heartbeat (tests).
+    pub replicas: Option<ReplicaOptions>,
 }
 
 impl std::fmt::Debug for EngineOptions {
@@ -204,6 +221,7 @@ impl std::fmt::Debug for EngineOptions {
             .field("after_action", &self.after_action.is_some())
             .field("directories", &self.directories)
             .field("submitter", &self.submitter.is_some())
+            .field("replicas", &self.replicas)
             .finish()
     }
 }
@@ -221,6 +239,7 @@ impl Default for EngineOptions {
             directories: crate::directory::Directories::default(),
             verification: crate::accounts::verify::VerificationPolicy::default(),
             submitter: None,
+            replicas: None,
         }
     }
 }
@@ -229,8 +248,11 @@ impl Default for EngineOptions {
 pub struct Shared {
     pub store: Arc<dyn Store>,
     /// This engine's lease owner name: unique per start, so a restarted engine never mistakes
-    /// a dead predecessor's lease for its own.
+    /// a dead predecessor's lease for its own. Also the replica's id in its group.
     pub owner: String,
+    /// The replicas sharing the store: whether this one may claim, and how many share the
+    /// limits.
+    pub group: Group,
     pub options: EngineOptions,
     hooks: EngineHooks,
     sites: BTreeMap<String, Arc<SiteCtx>>,
@@ -275,6 +297,12 @@ impl JobsHandle {
     pub fn secrets(&self) -> &secrets::Vault {
         &self.shared.secrets
     }
+
+    /// The replicas sharing the store, as this engine sees them; its id is the engine's lease
+    /// owner name.
+    pub fn group(&self) -> &Group {
+        &self.shared.group
+    }
 }
 
 /// A running engine.
@@ -285,6 +313,8 @@ pub struct Engine {
     /// The group-commit writer and the lease renewal, stopped after the workers.
     writer: JoinHandle<()>,
     renewer: JoinHandle<()>,
+    /// The heartbeat, ended last (after the outcomes are stored) with a leave.
+    membership: Option<Membership>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -327,15 +357,24 @@ impl Engine {
                 concurrency: site.concurrency.max(1),
                 enabled_in_config: site.enabled,
                 refresh_pending: std::sync::atomic::AtomicBool::new(false),
-                calls: tokio::sync::Semaphore::new(site.concurrency.max(1) as usize),
+                calls: Arc::new(tokio::sync::Semaphore::new(site.concurrency.max(1) as usize)),
                 watch: follow::JobWatch::default(),
             };
             contexts.insert(site.name.clone(), Arc::new(ctx));
         }
         let (recorder, queue) = record::Recorder::new();
+        // A fresh UUID per start: unique per process, as a replica id must be.
+        let owner = format!("engine-{}", Uuid::new_v4().simple());
+        let membership = options
+            .replicas
+            .map(|replicas| Membership::start(Arc::clone(&store), &owner, replicas));
+        let group = membership
+            .as_ref()
+            .map_or_else(|| Group::solo(&owner), Membership::group);
         let shared = Arc::new(Shared {
             store,
-            owner: format!("engine-{}", Uuid::new_v4().simple()),
+            owner,
+            group,
             options,
             hooks,
             sites: contexts,
@@ -373,13 +412,19 @@ impl Engine {
             Arc::new(workflow::WorkflowCtx),
             stopped.clone(),
         )));
-        tracing::info!(owner = %shared.owner, sites = shared.sites.len(), "job engine started");
+        tracing::info!(
+            owner = %shared.owner,
+            replica = %shared.group.id(),
+            sites = shared.sites.len(),
+            "job engine started"
+        );
         let engine = Engine {
             handle: JobsHandle { shared },
             stop,
             workers,
             writer,
             renewer,
+            membership,
         };
         engine.report_orphans();
         Ok(engine)
@@ -413,6 +458,9 @@ impl Engine {
         self.handle.shared.recorder.flush().await;
         self.renewer.abort();
         self.writer.abort();
+        if let Some(membership) = self.membership {
+            membership.leave().await;
+        }
         tracing::info!(owner = %self.handle.shared.owner, "job engine stopped");
     }
 
@@ -425,5 +473,11 @@ impl Engine {
         }
         self.renewer.abort();
         self.writer.abort();
+        if let Some(membership) = self.membership {
+            membership.abort();
+        }
     }
 }
+
+#[cfg(test)]
+mod replica_tests;

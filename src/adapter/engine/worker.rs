@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, SemaphorePermit};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, SemaphorePermit, watch};
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -24,6 +24,7 @@ use super::lease;
 use super::rate::TokenBucket;
 use super::run::{Outcome, TaskRun};
 use super::{AttemptEnd, AttemptRecord, EngineOptions, Shared};
+use crate::adapter::replicas::{keep_share, rate_share};
 use crate::adapter::store::{TaskEnd, TaskWrite};
 use crate::cvad::CvadClient;
 
@@ -32,13 +33,16 @@ use crate::cvad::CvadClient;
 pub struct SiteCtx {
     pub name: String,
     pub client: CvadClient,
+    /// At this replica's share of the configured rate ([`SiteCtx::follow_group`]).
     pub limiter: Option<TokenBucket>,
+    /// As configured, for the whole group of replicas.
     pub concurrency: u32,
     pub enabled_in_config: bool,
     /// A coalesced inventory refresh is scheduled (see [`super::REFRESH_COALESCE`]).
     pub refresh_pending: AtomicBool,
-    /// One permit per call in flight, `concurrency` in all.
-    pub calls: Semaphore,
+    /// One permit per call in flight: `concurrency` in all, of which this replica's share is
+    /// free ([`crate::adapter::replicas::keep_share`] holds the rest).
+    pub calls: Arc<Semaphore>,
     /// The site jobs tasks are waiting for, polled together.
     pub watch: JobWatch,
 }
@@ -54,6 +58,26 @@ impl SiteCtx {
             limiter.acquire().await;
         }
         slot
+    }
+
+    /// Keeps the site's call slots and rate at this replica's share of the configured ones,
+    /// following the group's size until its watch closes.
+    pub async fn follow_group(self: Arc<Self>, alive: watch::Receiver<u32>) {
+        let mut rate_alive = alive.clone();
+        let rate = async {
+            let Some(limiter) = &self.limiter else {
+                return;
+            };
+            loop {
+                let n = *rate_alive.borrow_and_update();
+                limiter.set_rate(rate_share(limiter.full_rate(), n));
+                if rate_alive.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        let calls = keep_share(Arc::clone(&self.calls), self.concurrency.max(1), alive);
+        futures::future::join(calls, rate).await;
     }
 }
 
@@ -237,6 +261,13 @@ impl Lane for SiteCtx {
 
     fn enabled_in_config(&self) -> bool {
         self.enabled_in_config
+    }
+
+    fn follow_group(
+        self: &Arc<Self>,
+        alive: watch::Receiver<u32>,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        Arc::clone(self).follow_group(alive)
     }
 
     fn run(

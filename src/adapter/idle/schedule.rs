@@ -2,6 +2,13 @@
 //! applies the rule for real as the internal client `scheduler` (role admin: the config is an
 //! administrator's decision), exactly as `POST /api/v1/power/idle` with `dry_run = false`
 //! would, and records each job it creates (and each failure) in the audit log.
+//!
+//! Replicas sharing a store all run the loop, but each run first takes the schedule's
+//! singleton lease ([`schedule_lease`]) for two periods: its holder renews it at every run,
+//! so one replica runs the schedule and the others skip; when the holder stops (its lease is
+//! released) or dies (it expires), another takes over at its next period. A new holder does
+//! not know the previous holder's last job; a machine it picks again while that job still
+//! shuts it down is harmless, since every power task checks the machine's state first.
 
 use std::time::Duration;
 
@@ -13,6 +20,7 @@ use uuid::Uuid;
 use crate::adapter::api::AppState;
 use crate::adapter::api::guard::Caller;
 use crate::adapter::api::idle::{IdleRequest, apply};
+use crate::adapter::replicas::Singleton;
 use crate::adapter::store::{AuditOutcome, NewAuditEntry, Role};
 use crate::config::IdlePowerOff;
 
@@ -78,15 +86,31 @@ async fn run_schedule(
     let every = rule.every.max(Duration::from_millis(100));
     let mut closing = state.closing.subscribe();
     let mut last_job: Option<Uuid> = None;
+    let owner = state.jobs.as_ref().map_or_else(
+        || format!("scheduler-{}", Uuid::new_v4().simple()),
+        |jobs| jobs.group().id().to_owned(),
+    );
+    // Two periods: a holder whose run or store call is slow still renews in time.
+    let mut lease = Singleton::new(
+        std::sync::Arc::clone(&state.store),
+        &schedule_lease(index, &rule),
+        &owner,
+        every * 2,
+    );
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             // A dropped sender (the scheduler gone) stops the loop as well.
-            _ = stop.changed() => return,
-            _ = closing.changed() => return,
+            _ = stop.changed() => break,
+            _ = closing.changed() => break,
         }
         if *stop.borrow() || *closing.borrow() {
-            return;
+            break;
+        }
+        if !lease.hold().await {
+            // Another replica runs this schedule (or the store cannot say who does).
+            last_job = None;
+            continue;
         }
         if let Some(job) = last_job
             && still_running(&state, job).await
@@ -97,10 +121,22 @@ async fn run_schedule(
         }
         tokio::select! {
             created = run_once(&state, index, &rule) => last_job = created.or(last_job),
-            _ = stop.changed() => return,
-            _ = closing.changed() => return,
+            _ = stop.changed() => break,
+            _ = closing.changed() => break,
         }
     }
+    // Handed on at once rather than after the lease expires.
+    lease.release().await;
+}
+
+/// The name of schedule `index`'s singleton lease: its place in the config and what it
+/// covers, so replicas with the same config agree on it and an edited entry is a new one.
+pub fn schedule_lease(index: usize, rule: &IdlePowerOff) -> String {
+    format!(
+        "idle:{index}:{}:{}",
+        rule.site.as_deref().unwrap_or("*"),
+        rule.delivery_groups.join(",")
+    )
 }
 
 /// Whether a job is queued or running (a store that cannot answer counts as running: the

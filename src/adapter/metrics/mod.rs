@@ -102,6 +102,7 @@ struct Families {
     site_degraded: Family<SiteLabel, Gauge>,
     inventory_age: Family<SiteLabel, Gauge>,
     store_up: Gauge,
+    replicas_alive: Gauge,
 }
 
 struct Inner {
@@ -110,6 +111,8 @@ struct Inner {
     /// Scrapes set the stored-state gauges and then encode: one at a time, so one scrape
     /// never encodes a mix of its own and another's readings.
     scrape: tokio::sync::Mutex<()>,
+    /// The replicas alive as this one's heartbeat last saw them; unset: alone.
+    replicas: std::sync::Mutex<Option<tokio::sync::watch::Receiver<u32>>>,
 }
 
 /// The registry and its metrics. Cheap to clone; clones share everything.
@@ -154,6 +157,7 @@ impl Metrics {
             site_degraded: Family::default(),
             inventory_age: Family::default(),
             store_up: Gauge::default(),
+            replicas_alive: Gauge::default(),
         };
         let build: Family<VersionLabel, Gauge> = Family::default();
         build
@@ -234,13 +238,30 @@ impl Metrics {
             "1 if the store answered this scrape; 0 leaves the jobs and outbox gauges out",
             f.store_up.clone(),
         );
+        r.register(
+            "replicas_alive",
+            "Adapter replicas sharing the store, alive at this replica's last heartbeat; \
+             each uses its share of every site's concurrency and rate limit",
+            f.replicas_alive.clone(),
+        );
         Metrics {
             inner: Arc::new(Inner {
                 registry,
                 families,
                 scrape: tokio::sync::Mutex::new(()),
+                replicas: std::sync::Mutex::new(None),
             }),
         }
+    }
+
+    /// Reports the replicas alive from this watch (the engine's group) at every scrape.
+    pub fn track_replicas(&self, alive: tokio::sync::watch::Receiver<u32>) {
+        let mut slot = self
+            .inner
+            .replicas
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *slot = Some(alive);
     }
 
     /// The observer to install in CVAD clients (`CvadConfig::with_observer`).
@@ -310,6 +331,16 @@ impl Metrics {
                 f.store_up.set(0);
             }
         }
+        let alive = match &*self
+            .inner
+            .replicas
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        {
+            Some(alive) => *alive.borrow(),
+            None => 1,
+        };
+        f.replicas_alive.set(i64::from(alive));
         let now = chrono::Utc::now();
         f.site_degraded.clear();
         f.inventory_age.clear();

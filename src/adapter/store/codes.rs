@@ -152,3 +152,19 @@ pub trait CodeStore: Send + Sync {
     /// The user's trail, newest first; `limit` 0 means 100, at most 1000.
     async fn code_log(&self, user: &str, limit: u32) -> Result<Vec<CodeLogEntry>, StoreError>;
 }
+
+/// The key a user's code is stored under, or why `user` names nobody.
+pub(crate) fn user_key(user: &str) -> Result<String, StoreError> {
+    normalise_user(user).map_err(StoreError::Invalid)
+}
+
+/// Who acts on a code, as the trail records it: never empty.
+pub(crate) fn actor(by: &str) -> Result<&str, StoreError> {
+    let by = by.trim();
+    if by.is_empty() {
+        return Err(StoreError::Invalid(
+            "say who is acting on the security code (operator, client or ticket)".to_owned(),
+        ));
+    }
+    Ok(by)
+}

@@ -300,6 +300,37 @@ pub struct JobPage {
     pub next_cursor: Option<String>,
 }
 
+/// Signed changes to a job's task counters, one per task state: what a batch of task changes
+/// does to its job, which each backend applies to the job's row in one statement.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Moves {
+    pub(crate) queued: i64,
+    pub(crate) running: i64,
+    pub(crate) succeeded: i64,
+    pub(crate) failed: i64,
+    pub(crate) cancelled: i64,
+}
+
+impl Moves {
+    /// `n` more (or, negative, fewer) tasks in `state`.
+    pub(crate) fn add(&mut self, state: TaskState, n: i64) {
+        let counter = match state {
+            TaskState::Queued => &mut self.queued,
+            TaskState::Running => &mut self.running,
+            TaskState::Succeeded => &mut self.succeeded,
+            TaskState::Failed => &mut self.failed,
+            TaskState::Cancelled => &mut self.cancelled,
+        };
+        *counter += n;
+    }
+
+    /// `n` tasks moved from `from` to `to`.
+    pub(crate) fn shift(&mut self, from: TaskState, to: TaskState, n: i64) {
+        self.add(from, -n);
+        self.add(to, n);
+    }
+}
+
 #[async_trait]
 pub trait JobStore: Send + Sync {
     /// Creates the job and all its tasks atomically. A repeated idempotency key, or a repeated

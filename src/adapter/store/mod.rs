@@ -2,11 +2,11 @@
 //! ServiceNow outbox, behind object-safe traits so the engine holds an `Arc<dyn Store>` and
 //! never knows which database is underneath.
 //!
-//! Backends: [`SqliteStore`] (the embedded default). A PostgreSQL backend (several replicas on
-//! one database) implements the same traits; the places where it must differ are documented
-//! on the trait methods (task claiming with `FOR UPDATE SKIP LOCKED`, event id ordering).
+//! Backends: [`SqliteStore`] (the embedded default) and [`PgStore`] (several replicas on one
+//! database, docs/replicas.md). The places where they differ are documented on the trait
+//! methods (task claiming with `FOR UPDATE SKIP LOCKED`, event id ordering).
 //!
-//! What a PostgreSQL backend does differently (same traits, engine untouched):
+//! What the PostgreSQL backend does differently (same traits, engine untouched):
 //! - `claim_tasks` / `claim_attempts` / `claim_outbox`: the inner `SELECT … LIMIT n` gets `FOR UPDATE SKIP
 //!   LOCKED`, so replicas claim disjoint rows without blocking; leases make a dead replica's
 //!   tasks claimable again after expiry, exactly as here.
@@ -28,10 +28,13 @@
 pub mod audit;
 pub mod clients;
 pub mod codes;
+pub(crate) mod columns;
 pub mod events;
 pub(crate) mod hashing;
 pub mod jobs;
 pub mod outbox;
+pub mod postgres;
+pub mod replicas;
 pub mod reports;
 pub mod sites;
 pub mod sqlite;
@@ -39,6 +42,8 @@ pub mod steps;
 pub mod ticket_links;
 
 use std::sync::Arc;
+
+use crate::config::StoreConfig;
 
 pub use audit::{AuditEntry, AuditOutcome, AuditPage, AuditQuery, AuditStore, NewAuditEntry};
 pub use clients::{ApiClient, ClientStore, NewApiClient, Role};
@@ -50,6 +55,8 @@ pub use jobs::{
     TaskWrite, TicketRef,
 };
 pub use outbox::{NewOutboxItem, OutboxItem, OutboxStore};
+pub use postgres::PgStore;
+pub use replicas::{ReplicaHeartbeat, ReplicaStore};
 pub use reports::{OutcomeBucket, ReportStore};
 pub use sites::{SiteFlag, SiteStore};
 pub use sqlite::SqliteStore;
@@ -69,6 +76,7 @@ pub trait Store:
     + CodeStore
     + StepStore
     + ReportStore
+    + ReplicaStore
 {
 }
 
@@ -82,7 +90,8 @@ impl<
         + TicketLinkStore
         + CodeStore
         + StepStore
-        + ReportStore,
+        + ReportStore
+        + ReplicaStore,
 > Store for T
 {
 }
@@ -125,6 +134,24 @@ pub enum StoreError {
     Hash(String),
 }
 
+impl StoreError {
+    /// `owner` no longer holds task `task_id`'s lease.
+    pub(crate) fn lease_lost(task_id: i64, owner: &str) -> StoreError {
+        StoreError::LeaseLost {
+            task_id,
+            owner: owner.to_owned(),
+        }
+    }
+
+    /// `owner` no longer holds outbox item `id`'s lease.
+    pub(crate) fn outbox_lease_lost(id: i64, owner: &str) -> StoreError {
+        StoreError::OutboxLeaseLost {
+            id,
+            owner: owner.to_owned(),
+        }
+    }
+}
+
 /// Clamps a requested page size: 0 means 100, never more than 1000, so no caller can ask
 /// the database for an unbounded read.
 pub(crate) fn page_limit(limit: u32) -> i64 {
@@ -134,14 +161,27 @@ pub(crate) fn page_limit(limit: u32) -> i64 {
     }
 }
 
-/// Opens the store named by `url` (`sqlite://path`, `sqlite::memory:`), applying migrations.
+/// Opens the store named by `url` (`sqlite://path`, `sqlite::memory:`, `postgres://…`),
+/// applying migrations.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::open(url).await?))
     } else {
         Err(StoreError::BadUrl {
-            url: url.to_owned(),
-            reason: "only sqlite:// is supported so far (postgres:// comes later)".to_owned(),
+            url: postgres::redact(url),
+            reason: "expected sqlite://PATH, sqlite::memory: or postgres://…".to_owned(),
         })
+    }
+}
+
+/// Opens the store the config names, with its password when it has one.
+pub async fn open_config(config: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
+    match config {
+        StoreConfig::Postgres { url, password } => {
+            Ok(Arc::new(PgStore::open_with(url, password.as_ref()).await?))
+        }
+        other => open(&other.url()).await,
     }
 }

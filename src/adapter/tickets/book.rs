@@ -60,6 +60,11 @@ impl Book {
         Arc::clone(&self.read().rows)
     }
 
+    /// Every ticket of the book.
+    pub fn all(&self) -> Vec<Arc<QueueTicket>> {
+        self.read().by_number.values().cloned().collect()
+    }
+
     pub fn get(&self, number: &str) -> Option<Arc<QueueTicket>> {
         self.read().by_number.get(number).cloned()
     }

@@ -12,6 +12,11 @@
 //!   reached ServiceNow; before sending it again, the ticket's journal is searched for its note.
 //! - ServiceNow down or throttling: the write is retried with backoff; the ticket's later
 //!   writes wait behind it, other tickets' writes go on.
+//! - Replicas sharing a store: one delivers at a time, the holder of the `outbox` singleton
+//!   lease, renewed while it delivers, so a ticket's writes go out in the order they were
+//!   queued even across replicas. A holder that dies hands over when the lease expires;
+//!   its claimed writes are delivered by the next holder once their own leases lapse (with
+//!   the journal check above, so none goes twice).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,6 +29,7 @@ use super::book::Book;
 use super::instance::InstanceCtx;
 use super::sync;
 use super::write::{Assignee, Progress, TicketWrite};
+use crate::adapter::replicas::{Outage, Singleton};
 use crate::adapter::store::outbox::outbox_backoff;
 use crate::adapter::store::{AuditOutcome, EventKind, NewAuditEntry, OutboxItem, Store, TicketRef};
 use crate::model::{Ticket, TicketKind};
@@ -37,6 +43,9 @@ pub struct DeliveryOptions {
     pub max_backoff: Duration,
     /// How often the outbox is looked at when nobody woke the worker.
     pub idle_poll: Duration,
+    /// How long the `outbox` singleton lease lasts without renewal: how long the group waits
+    /// before another replica delivers when the one delivering dies.
+    pub singleton_ttl: Duration,
 }
 
 impl Default for DeliveryOptions {
@@ -45,9 +54,13 @@ impl Default for DeliveryOptions {
             lease: Duration::from_secs(120),
             max_backoff: Duration::from_secs(300),
             idle_poll: Duration::from_secs(1),
+            singleton_ttl: Duration::from_secs(10),
         }
     }
 }
+
+/// The name of the delivery worker's singleton lease.
+pub const OUTBOX_LEASE: &str = "outbox";
 
 /// What became of one delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,14 +85,21 @@ pub struct Deliverer {
 impl Deliverer {
     /// Delivers every due write once; returns how many were claimed.
     pub async fn run_once(&self) -> usize {
+        self.run_once_logged(&mut Outage::default()).await
+    }
+
+    async fn run_once_logged(&self, outage: &mut Outage) -> usize {
         let items = match self
             .store
             .claim_outbox(&self.owner, 32, self.options.lease)
             .await
         {
-            Ok(items) => items,
+            Ok(items) => {
+                outage.recovered("ticket outbox");
+                items
+            }
             Err(e) => {
-                tracing::warn!(error = %e, "cannot read the ticket outbox");
+                outage.failed("ticket outbox", &e);
                 return 0;
             }
         };
@@ -88,25 +108,49 @@ impl Deliverer {
         n
     }
 
-    /// Runs until `stop` fires, woken early by `wake` (a write was queued).
+    /// Runs until `stop` fires, woken early by `wake` (a write was queued). Delivers only
+    /// while this replica holds the group's `outbox` lease.
     pub async fn run(
         self: Arc<Self>,
         wake: Arc<tokio::sync::Notify>,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
+        let ttl = self.options.singleton_ttl;
+        let mut lease = Singleton::new(Arc::clone(&self.store), OUTBOX_LEASE, &self.owner, ttl);
+        let mut outage = Outage::default();
         loop {
-            if self.run_once().await > 0 {
-                continue;
+            if lease.hold().await {
+                // Renewed while the batch goes out: one slow ServiceNow call must not let
+                // another replica start on the same tickets.
+                let delivered = {
+                    let batch = self.run_once_logged(&mut outage);
+                    tokio::pin!(batch);
+                    loop {
+                        tokio::select! {
+                            biased;
+                            n = &mut batch => break n,
+                            _ = tokio::time::sleep(ttl / 3) => {
+                                // Lost only if the store fails for a whole ttl; the batch
+                                // goes on either way (stopping mid-write could repeat it).
+                                lease.hold().await;
+                            }
+                        }
+                    }
+                };
+                if delivered > 0 {
+                    continue;
+                }
             }
             tokio::select! {
                 _ = wake.notified() => {}
                 _ = tokio::time::sleep(self.options.idle_poll) => {}
-                _ = stop.changed() => return,
+                _ = stop.changed() => break,
             }
             if *stop.borrow() {
-                return;
+                break;
             }
         }
+        lease.release().await;
     }
 
     async fn deliver(&self, item: OutboxItem) {

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use super::instance::InstanceCtx;
 use super::write::{Assignee, Progress, TicketWrite};
+use crate::adapter::replicas::Outage;
 use crate::adapter::store::{
     JobDetail, JobState, NewOutboxItem, Store, TaskState, TicketLag, TicketPhase,
 };
@@ -33,10 +34,17 @@ pub struct Lifecycle {
 impl Lifecycle {
     /// Queues the writes of every lagging job once; returns how many jobs advanced.
     pub async fn run_once(&self) -> usize {
+        self.run_once_logged(&mut Outage::default()).await
+    }
+
+    async fn run_once_logged(&self, outage: &mut Outage) -> usize {
         let lags = match self.store.ticket_lags(100).await {
-            Ok(lags) => lags,
+            Ok(lags) => {
+                outage.recovered("ticket lifecycle");
+                lags
+            }
             Err(e) => {
-                tracing::warn!(error = %e, "cannot look for jobs whose tickets need updating");
+                outage.failed("ticket lifecycle", &e);
                 return 0;
             }
         };
@@ -61,8 +69,10 @@ impl Lifecycle {
         every: Duration,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
+        // Every replica runs this: see the module docs for why two never queue a write twice.
+        let mut outage = Outage::default();
         loop {
-            self.run_once().await;
+            self.run_once_logged(&mut outage).await;
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
                 _ = stop.changed() => return,

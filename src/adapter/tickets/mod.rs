@@ -153,7 +153,15 @@ impl Tickets {
     }
 
     /// Starts the pollers, the outbox delivery worker and the lifecycle worker. `owner` names
-    /// this process in outbox leases (unique per start).
+    /// this process in outbox and singleton leases (unique per start: the replica's id).
+    ///
+    /// With replicas sharing the store: every replica polls (its API serves its own book),
+    /// but only the holder of an instance's `tickets:<instance>` lease publishes the
+    /// changes as events and hands them to `on_changes` (automatic fulfilment), so a new
+    /// catalog request is fulfilled once and its event appears once; the outbox delivers on
+    /// the holder of `outbox` only ([`deliver`]). The lifecycle worker runs everywhere: it
+    /// queues a job's writes in the same transaction that advances the job's phase, and only
+    /// one replica's advance of a given phase succeeds.
     pub fn start(&self, owner: &str, on_changes: Option<ChangeHook>) {
         let inner = &self.inner;
         let mut tasks = Vec::new();
@@ -164,11 +172,17 @@ impl Tickets {
                 .options
                 .poll_interval
                 .unwrap_or(instance.ctx.config.poll_interval);
+            let lease = crate::adapter::replicas::Singleton::new(
+                Arc::clone(&inner.store),
+                &format!("tickets:{name}"),
+                owner,
+                sync::publisher_ttl(interval),
+            );
             tasks.push(tokio::spawn(sync::run(
                 Arc::clone(&instance.ctx),
                 Arc::clone(&instance.book),
                 Arc::clone(&inner.store),
-                interval,
+                (interval, lease),
                 inner.stop.subscribe(),
                 move |changes| {
                     if let Some(hook) = &hook {

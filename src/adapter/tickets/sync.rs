@@ -3,6 +3,7 @@
 //! `sys_updated_on` deltas in between. Changes become `ticket` events.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -10,6 +11,7 @@ use serde_json::json;
 use super::book::{Book, Changes};
 use super::instance::InstanceCtx;
 use super::row::QueueTicket;
+use crate::adapter::replicas::Singleton;
 use crate::adapter::store::{EventKind, Store};
 use crate::servicenow::{Error as SnError, Record};
 
@@ -79,13 +81,24 @@ pub async fn publish(store: &dyn Store, changes: &Changes) {
     }
 }
 
+/// How long the publisher's lease of an instance lasts: three polls (it is renewed at
+/// every poll, which may be slow), and never less than ten seconds.
+pub fn publisher_ttl(interval: Duration) -> Duration {
+    (interval * 3).max(Duration::from_secs(10))
+}
+
 /// Runs polls every `interval` (with up to 20 % jitter) until `stop` fires; `on_changes` sees
 /// each poll's changes (auto-fulfilment looks there for new catalog tickets).
+///
+/// Every replica polls into its own book; only the holder of `lease` (one replica of the
+/// group) publishes the changes and calls `on_changes`. A replica that takes the lease over
+/// hands `on_changes` every ticket of its book once as added, so a request that arrived
+/// while the lease moved is not missed (fulfilment skips tickets that already have a job).
 pub async fn run(
     ctx: Arc<InstanceCtx>,
     book: Arc<Book>,
     store: Arc<dyn Store>,
-    interval: std::time::Duration,
+    (interval, mut lease): (Duration, Singleton),
     mut stop: tokio::sync::watch::Receiver<bool>,
     on_changes: impl Fn(Changes) + Send + Sync + 'static,
 ) {
@@ -95,9 +108,18 @@ pub async fn run(
         match poll(&ctx, &book, full).await {
             Ok(report) => {
                 count += 1;
-                publish(store.as_ref(), &report.changes).await;
-                if !report.changes.is_empty() {
-                    on_changes(report.changes);
+                let was_held = lease.is_held();
+                if lease.hold().await {
+                    publish(store.as_ref(), &report.changes).await;
+                    if !was_held && count > 1 {
+                        // Taken over: everything once (the first poll already reports all).
+                        on_changes(Changes {
+                            added: book.all(),
+                            ..Changes::default()
+                        });
+                    } else if !report.changes.is_empty() {
+                        on_changes(report.changes);
+                    }
                 }
             }
             Err(e) => {
@@ -109,10 +131,11 @@ pub async fn run(
         let wait = interval.mul_f64(1.0 + jitter);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = stop.changed() => return,
+            _ = stop.changed() => break,
         }
         if *stop.borrow() {
-            return;
+            break;
         }
     }
+    lease.release().await;
 }

@@ -8,6 +8,7 @@ mod idle;
 mod offboarding;
 mod routing;
 mod runbook_items;
+mod store;
 
 use super::*;
 use crate::cvad::CvadAuth;

@@ -155,7 +155,7 @@ impl ClientStore for SqliteStore {
         let (client, hash) = match &row {
             Some(row) => (
                 Some(client_from_row(row)?),
-                col::<String>(row, "secret_hash")?,
+                col::<String, _>(row, "secret_hash")?,
             ),
             None => (None, dummy_hash().to_owned()),
         };

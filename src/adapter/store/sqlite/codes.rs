@@ -18,7 +18,7 @@ use super::{SqliteStore, after_ms, col, col_enum, col_u32, from_ms, now_ms, opt_
 use crate::accounts::verify::{check_new_code, normalise_code};
 use crate::adapter::store::codes::{
     CodeEvent, CodeKind, CodeLogEntry, CodeState, CodeStore, EnrolledCode, Verification,
-    VerificationPolicy, normalise_user,
+    VerificationPolicy, actor, user_key,
 };
 use crate::adapter::store::hashing::{dummy_hash, hash_secret, verify_secret};
 use crate::adapter::store::{StoreError, page_limit};
@@ -34,20 +34,6 @@ macro_rules! columns {
 
 /// How often a verification is redone because the code was replaced while it was compared.
 const MAX_RACES: usize = 5;
-
-fn user_key(user: &str) -> Result<String, StoreError> {
-    normalise_user(user).map_err(StoreError::Invalid)
-}
-
-fn actor(by: &str) -> Result<&str, StoreError> {
-    let by = by.trim();
-    if by.is_empty() {
-        return Err(StoreError::Invalid(
-            "say who is acting on the security code (operator, client or ticket)".to_owned(),
-        ));
-    }
-    Ok(by)
-}
 
 fn enrolled_from_row(row: &SqliteRow) -> Result<EnrolledCode, StoreError> {
     Ok(EnrolledCode {

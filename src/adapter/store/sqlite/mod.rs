@@ -13,6 +13,7 @@ mod codes;
 mod events;
 mod jobs;
 mod outbox;
+mod replicas;
 mod reports;
 mod rows;
 mod sites;
@@ -26,14 +27,15 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Row, SqlSafeStr};
 use uuid::Uuid;
 
 use super::StoreError;
+pub(crate) use super::columns::{col, col_enum, col_u32};
 
 /// The migrations this binary knows, embedded so a deployed binary needs no files beside it.
 /// Append new ones; never edit an applied one (sqlx checks their checksums).
@@ -62,6 +64,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "task steps",
         include_str!("../../../../migrations/sqlite/0005_task_steps.sql"),
+    ),
+    (
+        6,
+        "replicas",
+        include_str!("../../../../migrations/sqlite/0006_replicas.sql"),
     ),
 ];
 
@@ -217,9 +224,28 @@ async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
             )
         })
         .collect();
-    Migrator::with_migrations(migrations).run(pool).await?;
-    Ok(())
+    let migrator = Migrator::with_migrations(migrations);
+    // sqlx takes no lock on SQLite, so two processes opening a fresh file at once can both
+    // apply a migration: the second one's transaction fails ("already exists") and rolls
+    // back whole. Running again then finds the other's migration applied and goes on.
+    let mut tries = 0;
+    loop {
+        match migrator.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(sqlx::migrate::MigrateError::ExecuteMigration(..))
+                if tries < MIGRATE_RACE_TRIES =>
+            {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(20 * tries)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
+
+/// How often a migration that lost the race against another process is tried again; a real
+/// error in a migration fails as often and is then reported.
+const MIGRATE_RACE_TRIES: u64 = 10;
 
 // ---- conversions shared by the table modules ----
 
@@ -269,43 +295,4 @@ pub(crate) fn parse_json(column: &'static str, s: &str) -> Result<serde_json::Va
 pub(crate) fn to_json(v: &serde_json::Value) -> String {
     // Serialising a Value cannot fail; the fallback keeps this total without unwrap.
     serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned())
-}
-
-/// Reads a column, naming it in the error.
-pub(crate) fn col<'r, T>(
-    row: &'r sqlx::sqlite::SqliteRow,
-    name: &'static str,
-) -> Result<T, StoreError>
-where
-    T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
-{
-    row.try_get(name).map_err(|e| StoreError::Corrupt {
-        column: name,
-        reason: e.to_string(),
-    })
-}
-
-/// Reads a non-negative integer column into a `u32`.
-pub(crate) fn col_u32(
-    row: &sqlx::sqlite::SqliteRow,
-    name: &'static str,
-) -> Result<u32, StoreError> {
-    let v: i64 = col(row, name)?;
-    u32::try_from(v).map_err(|_| StoreError::Corrupt {
-        column: name,
-        reason: format!("{v} is out of range"),
-    })
-}
-
-/// Parses a text enum column.
-pub(crate) fn col_enum<T>(
-    row: &sqlx::sqlite::SqliteRow,
-    name: &'static str,
-    parse: fn(&str) -> Option<T>,
-) -> Result<T, StoreError> {
-    let s: String = col(row, name)?;
-    parse(&s).ok_or_else(|| StoreError::Corrupt {
-        column: name,
-        reason: format!("unknown value {s:?}"),
-    })
 }

@@ -19,7 +19,7 @@ fn item_from_row(row: &SqliteRow) -> Result<OutboxItem, StoreError> {
         instance: col(row, "instance")?,
         table: col(row, "table_name")?,
         ticket: col(row, "ticket")?,
-        job_id: col::<Option<String>>(row, "job_id")?
+        job_id: col::<Option<String>, _>(row, "job_id")?
             .map(|id| parse_uuid("outbox.job_id", &id))
             .transpose()?,
         payload: parse_json("outbox.payload", &payload)?,
@@ -29,16 +29,9 @@ fn item_from_row(row: &SqliteRow) -> Result<OutboxItem, StoreError> {
         delivered_at: opt_from_ms("outbox.delivered_at", col(row, "delivered_at")?)?,
         abandoned_at: opt_from_ms("outbox.abandoned_at", col(row, "abandoned_at")?)?,
         last_error: col(row, "last_error")?,
-        delivered_mod_count: col::<Option<i64>>(row, "delivered_mod_count")?
+        delivered_mod_count: col::<Option<i64>, _>(row, "delivered_mod_count")?
             .and_then(|n| u64::try_from(n).ok()),
     })
-}
-
-fn lease_lost(id: i64, owner: &str) -> StoreError {
-    StoreError::OutboxLeaseLost {
-        id,
-        owner: owner.to_owned(),
-    }
 }
 
 #[async_trait]
@@ -124,7 +117,7 @@ impl OutboxStore for SqliteStore {
         .bind(owner)
         .fetch_optional(self.writer())
         .await?
-        .ok_or_else(|| lease_lost(id, owner))?;
+        .ok_or_else(|| StoreError::outbox_lease_lost(id, owner))?;
         item_from_row(&row)
     }
 
@@ -154,7 +147,7 @@ impl OutboxStore for SqliteStore {
         .bind(owner)
         .fetch_optional(self.writer())
         .await?
-        .ok_or_else(|| lease_lost(id, owner))?;
+        .ok_or_else(|| StoreError::outbox_lease_lost(id, owner))?;
         item_from_row(&row)
     }
 

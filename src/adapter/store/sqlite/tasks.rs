@@ -16,6 +16,7 @@ use sqlx::SqliteConnection;
 use super::jobs::recompute_job;
 use super::rows::{attempt_from_row, job_from_row, task_from_row};
 use super::{SqliteStore, after_ms, now_ms};
+pub(super) use crate::adapter::store::jobs::Moves;
 use crate::adapter::store::jobs::{Attempt, Job, Task, TaskState, TaskTransition};
 use crate::adapter::store::{StoreError, page_limit};
 
@@ -42,44 +43,7 @@ async fn leased_task(
             .await?;
     match row {
         Some(row) => task_from_row(&row),
-        None => Err(lease_lost(task_id, owner)),
-    }
-}
-
-fn lease_lost(task_id: i64, owner: &str) -> StoreError {
-    StoreError::LeaseLost {
-        task_id,
-        owner: owner.to_owned(),
-    }
-}
-
-/// Signed changes to a job's task counters, one per task state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(super) struct Moves {
-    queued: i64,
-    running: i64,
-    succeeded: i64,
-    failed: i64,
-    cancelled: i64,
-}
-
-impl Moves {
-    /// `n` more (or, negative, fewer) tasks in `state`.
-    pub(super) fn add(&mut self, state: TaskState, n: i64) {
-        let counter = match state {
-            TaskState::Queued => &mut self.queued,
-            TaskState::Running => &mut self.running,
-            TaskState::Succeeded => &mut self.succeeded,
-            TaskState::Failed => &mut self.failed,
-            TaskState::Cancelled => &mut self.cancelled,
-        };
-        *counter += n;
-    }
-
-    /// `n` tasks moved from `from` to `to`.
-    pub(super) fn shift(&mut self, from: TaskState, to: TaskState, n: i64) {
-        self.add(from, -n);
-        self.add(to, n);
+        None => Err(StoreError::lease_lost(task_id, owner)),
     }
 }
 
@@ -166,7 +130,7 @@ impl SqliteStore {
         .bind(owner)
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or_else(|| lease_lost(task_id, owner))?;
+        .ok_or_else(|| StoreError::lease_lost(task_id, owner))?;
         let task = task_from_row(&row)?;
         sqlx::query(
             "UPDATE task_attempts SET ended_at = ?, outcome = ?, error = ?
@@ -276,7 +240,7 @@ pub(super) async fn renew_lease(
     .bind(owner)
     .fetch_optional(store.writer())
     .await?
-    .ok_or_else(|| lease_lost(task_id, owner))?;
+    .ok_or_else(|| StoreError::lease_lost(task_id, owner))?;
     task_from_row(&row)
 }
 
@@ -344,7 +308,7 @@ pub(super) async fn update_task_progress(
     .bind(owner)
     .fetch_optional(store.writer())
     .await?
-    .ok_or_else(|| lease_lost(task_id, owner))?;
+    .ok_or_else(|| StoreError::lease_lost(task_id, owner))?;
     task_from_row(&row)
 }
 

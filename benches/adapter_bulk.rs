@@ -27,7 +27,15 @@
 //! clock runs: a site's logoff job takes 3 simulated seconds to finish. `BULK_LATENCY_MS`
 //! (default 20) sets the latency per call; `BULK_POLL_MS` the engine's poll interval (default:
 //! the engine's, 500 ms).
+//!
+//! Replicas on PostgreSQL (issue 7): `BULK_DATABASE_URL=postgres://…` (a server where the
+//! user may create databases; the bench makes a fresh one and drops it) runs the bulk bench on
+//! PostgreSQL, and `BULK_REPLICAS=3` with three replicas there, each with its own pool and
+//! engine (the site limits divided among them, as `serve` does), the API on the first. The
+//! floor stays the same: the group's limit is the config's, not three times it.
 
+#[path = "adapter_bulk/group.rs"]
+mod group;
 #[path = "adapter_bulk/rss.rs"]
 mod rss;
 
@@ -40,8 +48,8 @@ use std::time::{Duration, Instant};
 
 use deskbridge::adapter::api::bootstrap::sync_clients;
 use deskbridge::adapter::api::{ApiOptions, ApiServer, AppState};
-use deskbridge::adapter::engine::{Engine, EngineOptions};
-use deskbridge::adapter::store::{NewJob, NewTask, SqliteStore, Store};
+use deskbridge::adapter::engine::EngineOptions;
+use deskbridge::adapter::store::{NewJob, NewTask};
 use deskbridge::config::{AdapterConfig, ApiClientConfig, Role, SiteConfig, StoreConfig};
 use deskbridge::cvad::{CvadClient, CvadConfig};
 use deskbridge::lab::LabInfo;
@@ -227,11 +235,6 @@ async fn bulk() {
         runbooks_dir: None,
         offboarding: Default::default(),
     };
-    let sqlite = SqliteStore::open(&config.store.url()).await.expect("store");
-    let store: Arc<dyn Store> = Arc::new(sqlite.clone());
-    sync_clients(store.as_ref(), &config.clients)
-        .await
-        .expect("clients");
     // The engine as `serve` runs it: production defaults.
     let mut options = EngineOptions::default();
     if let Some(ms) = std::env::var("BULK_POLL_MS")
@@ -240,11 +243,15 @@ async fn bulk() {
     {
         options.poll_interval = Duration::from_millis(ms);
     }
-    let engine = Engine::start(Arc::clone(&store), &config.sites, options).expect("engine");
+    let group = group::Group::start(&config.store.url(), &config.sites, options).await;
+    let store = Arc::clone(&group.store);
+    sync_clients(store.as_ref(), &config.clients)
+        .await
+        .expect("clients");
     let mut state = AppState::new(Arc::clone(&store), config.clone(), ApiOptions::default())
         .await
         .expect("state");
-    state.jobs = Some(engine.handle());
+    state.jobs = Some(group.engines[0].handle());
     let server = ApiServer::start(config.listen, state)
         .await
         .expect("listen");
@@ -271,14 +278,14 @@ async fn bulk() {
         })
         .await
         .expect("create job");
-    engine.handle().wake();
+    group.wake();
     let stored_in = started.elapsed();
     let job = finished(&http, &url, &token, Some(created.detail.job.id.to_string())).await;
     let cpu = cpu.since(&labs);
     report(
         &labs,
         &http,
-        "job stored + engine woken",
+        &format!("{}: job stored + engines woken", group.label),
         started.elapsed(),
         floor,
         &job,
@@ -318,7 +325,7 @@ async fn bulk() {
     report(
         &labs,
         &http,
-        "POST /api/v1/jobs",
+        &format!("{}: POST /api/v1/jobs", group.label),
         wall,
         floor,
         &job,
@@ -326,9 +333,8 @@ async fn bulk() {
     )
     .await;
     set_latency(&http, &labs, 0).await;
-    engine.shutdown().await;
     let _ = server.shutdown().await;
-    sqlite.close().await;
+    group.stop().await;
     drop(labs);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -10,9 +10,10 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use support::postgres::{TestDatabase, job_attempts};
+use support::postgres::TestDatabase;
 use support::processes::{
-    Adapter, ConfigOptions, LabProcess, StoreSpec, scratch, start_replicas, write_config,
+    Adapter, ConfigOptions, LabProcess, StoreSpec, attempts_by_replica, scratch, start_replicas,
+    write_config,
 };
 use support::sse::{Message, Reader};
 
@@ -99,7 +100,7 @@ async fn a_console_on_one_replica_follows_a_job_run_by_others_and_resumes_on_a_t
         },
     );
     let a = Adapter::start("replica a", &config, &env, dir.join("a.log")).await;
-    let a_owner = a.engine_owner();
+    let a_owner = a.replica().await;
     let c = replicas.pop().expect("c");
     let b = replicas.pop().expect("b");
 
@@ -217,14 +218,11 @@ async fn a_console_on_one_replica_follows_a_job_run_by_others_and_resumes_on_a_t
     assert_eq!(seen, recorded);
 
     // The job ran on B and C only, and acted on each session once.
-    let owners: BTreeSet<String> = job_attempts(&db.url, &id)
-        .await
-        .into_iter()
-        .map(|a| a.owner)
-        .collect();
+    let job = b.get(&format!("/api/v1/jobs/{id}")).await;
+    let owners: BTreeSet<String> = attempts_by_replica(&job).into_keys().collect();
     assert_eq!(
         owners,
-        [b.engine_owner(), c.engine_owner()].into_iter().collect(),
+        [b.replica().await, c.replica().await].into_iter().collect(),
         "A ({a_owner}) ran nothing"
     );
     lab.assert_logged_off_once(&sessions).await;

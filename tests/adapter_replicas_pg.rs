@@ -14,14 +14,14 @@
 
 mod support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use support::postgres::{AttemptRow, TestDatabase, job_attempts, open_attempts_of};
+use support::postgres::TestDatabase;
 use support::processes::{
-    Adapter, ConfigOptions, LabProcess, StoreSpec, is_interrupted, login, progress, scratch,
-    start_replicas, tasks, write_config,
+    Adapter, ConfigOptions, LabProcess, StoreSpec, attempts, attempts_by_replica, is_interrupted,
+    login, progress, scratch, start_replicas, tasks, write_config,
 };
 
 /// Options for replicas on `db`: per-site limits (shared among the live replicas) and a short
@@ -37,15 +37,6 @@ fn options(db: &TestDatabase, concurrency: u32) -> ConfigOptions {
     }
 }
 
-/// Attempts of a job by owner.
-fn by_owner(attempts: &[AttemptRow]) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
-    for a in attempts {
-        *counts.entry(a.owner.clone()).or_default() += 1;
-    }
-    counts
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_replicas_share_a_bulk_logoff_and_act_on_each_target_once() {
     let Some(db) = TestDatabase::create().await else {
@@ -58,7 +49,10 @@ async fn three_replicas_share_a_bulk_logoff_and_act_on_each_target_once() {
     assert_eq!(targets.len(), 3000);
 
     let replicas = start_replicas(&dir, &lab.info, &["a", "b", "c"], &options(&db, 48)).await;
-    let owners: Vec<String> = replicas.iter().map(Adapter::engine_owner).collect();
+    let mut owners = Vec::new();
+    for replica in &replicas {
+        owners.push(replica.replica().await);
+    }
     let id = replicas[0].create(targets).await;
     // Any replica answers for the job, wherever its tasks run.
     let job = replicas[1].wait_ended(&id, Duration::from_secs(120)).await;
@@ -79,9 +73,8 @@ async fn three_replicas_share_a_bulk_logoff_and_act_on_each_target_once() {
     }
 
     // Every replica did some of the work, and only these three did any.
-    let attempts = job_attempts(&db.url, &id).await;
-    assert_eq!(attempts.len(), 3000);
-    let counts = by_owner(&attempts);
+    let counts = attempts_by_replica(&job);
+    assert_eq!(counts.values().sum::<usize>(), 3000);
     for (name, owner) in ["a", "b", "c"].iter().zip(&owners) {
         assert!(
             counts.get(owner).copied().unwrap_or(0) > 0,
@@ -111,7 +104,10 @@ async fn a_replica_killed_mid_job_leaves_its_tasks_to_the_others_and_none_runs_t
 
     // Small limits, so the job lasts long enough to kill a replica in the middle of it.
     let mut replicas = start_replicas(&dir, &lab.info, &["a", "b", "c"], &options(&db, 12)).await;
-    let owners: Vec<String> = replicas.iter().map(Adapter::engine_owner).collect();
+    let mut owners = Vec::new();
+    for replica in &replicas {
+        owners.push(replica.replica().await);
+    }
     let id = replicas[0].create(targets).await;
 
     // Kill replica c while it has attempts under way and the job is well along.
@@ -120,9 +116,10 @@ async fn a_replica_killed_mid_job_leaves_its_tasks_to_the_others_and_none_runs_t
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let job = replicas[0].get(&format!("/api/v1/jobs/{id}")).await;
-        if progress(&job, "succeeded") >= 100
-            && open_attempts_of(&db.url, &id, &victim_owner).await > 0
-        {
+        let victim_busy = attempts(&job)
+            .iter()
+            .any(|a| a["replica"] == victim_owner.as_str() && a["ended_at"].is_null());
+        if progress(&job, "succeeded") >= 100 && victim_busy {
             break;
         }
         assert!(
@@ -156,7 +153,6 @@ async fn a_replica_killed_mid_job_leaves_its_tasks_to_the_others_and_none_runs_t
         })
         .collect();
     assert!(!interrupted.is_empty(), "no interrupted attempt");
-    let attempts = job_attempts(&db.url, &id).await;
     for task in &interrupted {
         let views = task["attempts"].as_array().cloned().unwrap_or_default();
         assert_eq!(
@@ -164,29 +160,25 @@ async fn a_replica_killed_mid_job_leaves_its_tasks_to_the_others_and_none_runs_t
             Some("succeeded".into()),
             "{task}"
         );
-        let task_id = task["id"].as_i64().unwrap_or_default();
-        let rows: Vec<_> = attempts.iter().filter(|a| a.task_id == task_id).collect();
-        assert_eq!(rows.len(), views.len(), "{task}");
-        for (view, row) in views.iter().zip(&rows) {
-            if is_interrupted(view) {
-                assert_eq!(row.owner, victim_owner, "interrupted attempt: {task}");
-            }
+        for view in views.iter().filter(|v| is_interrupted(v)) {
+            assert_eq!(
+                view["replica"],
+                victim_owner.as_str(),
+                "interrupted: {task}"
+            );
         }
-        let last = rows.last().expect("attempt rows");
+        let last = views
+            .last()
+            .and_then(|a| a["replica"].as_str())
+            .unwrap_or_default();
         assert!(
-            owners[..2].contains(&last.owner),
-            "the last attempt is a survivor's: {task} {last:?}"
+            owners[..2].iter().any(|o| o == last),
+            "the last attempt is a survivor's: {task}"
         );
     }
     // Nothing else was interrupted: only what c had under way.
-    for row in &attempts {
-        if row
-            .error
-            .as_deref()
-            .is_some_and(|e| e.contains("interrupted"))
-        {
-            assert_eq!(row.owner, victim_owner, "{row:?}");
-        }
+    for attempt in attempts(&job).iter().filter(|a| is_interrupted(a)) {
+        assert_eq!(attempt["replica"], victim_owner.as_str(), "{attempt}");
     }
     for replica in replicas {
         replica.process.terminate();

@@ -291,14 +291,8 @@ impl Adapter {
     /// the helpdesk client.
     pub async fn start(what: &str, config: &Path, env: &[(String, String)], log: PathBuf) -> Self {
         let config = config.display().to_string();
-        // The engine's start line names its lease owner (see `engine_owner`).
-        let mut env = env.to_vec();
-        env.push((
-            "DESKBRIDGE_LOG".to_owned(),
-            "warn,deskbridge::adapter::engine=info".to_owned(),
-        ));
         let (process, ready) =
-            Running::start(what, &["serve", "--config", &config, "--json"], &env, log);
+            Running::start(what, &["serve", "--config", &config, "--json"], env, log);
         // The ready line gives the address, and nothing the adapter was only told: secrets
         // stay where the config points.
         let line = ready.to_string();
@@ -322,26 +316,21 @@ impl Adapter {
         }
     }
 
-    /// The engine's lease owner name, as the adapter logged it at start (`engine-…`): the
-    /// `owner` of the attempts this process ran.
-    pub fn engine_owner(&self) -> String {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let log = std::fs::read_to_string(&self.process.log).unwrap_or_default();
-            if let Some(at) = log.find("engine-") {
-                let name: String = log[at..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-                    .collect();
-                return name;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no engine owner logged: {}",
-                self.process.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+    /// This replica's id as its `/readyz` names it: the `replica` of the job attempts it ran.
+    pub async fn replica(&self) -> String {
+        let body: Value = self
+            .http
+            .get(format!("{}/readyz", self.url))
+            .send()
+            .await
+            .expect("GET /readyz")
+            .json()
+            .await
+            .expect("/readyz JSON");
+        body["replica"]
+            .as_str()
+            .unwrap_or_else(|| panic!("/readyz names no replica: {body}"))
+            .to_owned()
     }
 
     /// GET with this adapter's token, expecting 200.
@@ -440,6 +429,24 @@ pub async fn login(http: &reqwest::Client, url: &str) -> Result<String, StatusCo
 
 pub fn tasks(job: &Value) -> Vec<Value> {
     job["tasks"].as_array().cloned().unwrap_or_default()
+}
+
+/// Every attempt of every task of a job as the API shows it.
+pub fn attempts(job: &Value) -> Vec<Value> {
+    tasks(job)
+        .iter()
+        .flat_map(|t| t["attempts"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+/// How many attempts of a job each replica ran.
+pub fn attempts_by_replica(job: &Value) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for attempt in attempts(job) {
+        let replica = attempt["replica"].as_str().unwrap_or_default().to_owned();
+        *counts.entry(replica).or_default() += 1;
+    }
+    counts
 }
 
 pub fn is_interrupted(attempt: &Value) -> bool {

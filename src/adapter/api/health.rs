@@ -21,7 +21,13 @@ const READY_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 pub async fn readyz(State(state): State<AppState>) -> Response {
     // A real read of a small table: an open pool on a deleted or locked database fails here.
     match tokio::time::timeout(READY_PATIENCE, state.store.site_flags()).await {
-        Ok(Ok(_)) => Json(json!({ "status": "ready" })).into_response(),
+        // The replica's id, so whoever probes through a load balancer sees which one answered
+        // (the same id as the `replica` of the job attempts it runs).
+        Ok(Ok(_)) => Json(json!({
+            "status": "ready",
+            "replica": state.jobs.as_ref().map(|jobs| jobs.group().id().to_owned()),
+        }))
+        .into_response(),
         Ok(Err(e)) => {
             ApiError::unavailable(format!("the store cannot be reached: {e}")).into_response()
         }

@@ -21,7 +21,8 @@ pub fn document(
         "total": {"type":"integer"}, "queued": {"type":"integer"}, "running": {"type":"integer"},
         "succeeded": {"type":"integer"}, "failed": {"type":"integer"}, "cancelled": {"type":"integer"} } });
     let attempt = json!({ "type": "object", "properties": {
-        "number": {"type":"integer"}, "started_at": {"type":"string","format":"date-time"},
+        "number": {"type":"integer"}, "replica": {"type":"string"},
+        "started_at": {"type":"string","format":"date-time"},
         "ended_at": {"type":"string","format":"date-time","nullable":true},
         "outcome": {"type":"string","enum":["succeeded","failed","cancelled"],"nullable":true},
         "error": {"type":"string","nullable":true} } });

@@ -40,6 +40,9 @@ impl From<Progress> for ProgressView {
 #[derive(Debug, Serialize)]
 pub struct AttemptView {
     pub number: u32,
+    /// The adapter replica that ran it (its engine's id, as `/readyz` names it): with several
+    /// replicas, where to look in the logs.
+    pub replica: String,
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
     pub outcome: Option<String>,
@@ -167,6 +170,7 @@ pub(super) fn job_view(job: Job, tasks: Option<Vec<TaskView>>, raw: Option<&[Tas
 fn attempt_view(a: Attempt) -> AttemptView {
     AttemptView {
         number: a.number,
+        replica: a.owner,
         started_at: a.started_at,
         ended_at: a.ended_at,
         outcome: a.outcome.map(|o| o.as_str().to_owned()),

@@ -5,6 +5,8 @@
 //!
 //! The harness is a small copy of tests/adapter_jobs.rs's (a later cleanup folds them).
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -239,16 +241,7 @@ impl Env {
 
     /// The lab's record of actions at the site: action → target → count.
     async fn calls(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
-        let body: Value = self
-            .http
-            .get(format!("{}/sites/{SITE}/calls", self.lab.info().control))
-            .send()
-            .await
-            .expect("calls")
-            .json()
-            .await
-            .expect("calls JSON");
-        serde_json::from_value(body["calls"].clone()).expect("calls shape")
+        support::lab_calls(&self.http, &self.lab.info().control, SITE).await
     }
 
     async fn count(&self, action: &str, target: &str) -> u64 {

@@ -9,6 +9,8 @@
 //! are aborted in-process without any cleanup, which leaves the store exactly as a killed
 //! process would.
 
+mod support;
+
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -320,16 +322,7 @@ impl Env {
 
     /// The lab's record of actions at a site: action → target → count.
     async fn calls(&self, site: &str) -> BTreeMap<String, BTreeMap<String, u64>> {
-        let body: Value = self
-            .http
-            .get(format!("{}/sites/{site}/calls", self.lab.info().control))
-            .send()
-            .await
-            .expect("calls")
-            .json()
-            .await
-            .expect("calls JSON");
-        serde_json::from_value(body["calls"].clone()).expect("calls shape")
+        support::lab_calls(&self.http, &self.lab.info().control, site).await
     }
 
     async fn count(&self, site: &str, action: &str, target: &str) -> u64 {

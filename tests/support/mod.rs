@@ -158,3 +158,21 @@ pub async fn token(http: &reqwest::Client, url: &str, id: Uuid) -> String {
         .expect("access_token")
         .to_owned()
 }
+
+/// The lab's record of actions at a site, action → target → count, from its control API at
+/// `control`: how the tests prove that each target was acted on exactly once.
+pub async fn lab_calls(
+    http: &reqwest::Client,
+    control: &str,
+    site: &str,
+) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>> {
+    let body: serde_json::Value = http
+        .get(format!("{control}/sites/{site}/calls"))
+        .send()
+        .await
+        .expect("calls")
+        .json()
+        .await
+        .expect("calls JSON");
+    serde_json::from_value(body["calls"].clone()).expect("calls shape")
+}

@@ -152,16 +152,7 @@ impl LabProcess {
 
     /// The lab's record of actions at a site: action → target → count.
     pub async fn calls(&self, site: &str) -> BTreeMap<String, BTreeMap<String, u64>> {
-        let body: Value = self
-            .http
-            .get(format!("{}/sites/{site}/calls", self.info.control))
-            .send()
-            .await
-            .expect("calls")
-            .json()
-            .await
-            .expect("calls JSON");
-        serde_json::from_value(body["calls"].clone()).expect("calls shape")
+        super::lab_calls(&self.http, &self.info.control, site).await
     }
 
     /// Every site's calls.

@@ -194,16 +194,21 @@ fn finish(
     };
     let progress = progress(job, at);
     job.status = status;
-    job.ended = Some(at);
+    if let Some(before) = job.ended.replace(at) {
+        state.jobs_ended.remove(&(before, key));
+    }
     job.error = error;
     job.final_progress = Some(if status == JobStatus::Complete {
         100
     } else {
         progress
     });
-    if let Action::AddCatalogMachine { catalog, .. } = job.action
-        && let Some(c) = state.catalogs.get_mut(catalog)
-    {
+    let catalog = match job.action {
+        Action::AddCatalogMachine { catalog, .. } => Some(catalog),
+        _ => None,
+    };
+    state.jobs_ended.insert((at, key));
+    if let Some(c) = catalog.and_then(|catalog| state.catalogs.get_mut(catalog)) {
         c.jobs_running = c.jobs_running.saturating_sub(1);
     }
 }
@@ -244,13 +249,10 @@ pub fn find(state: &SiteState, owner: &str, id: &str) -> ApiResult<u64> {
 /// Drops jobs that ended more than 48 hours ago.
 pub fn purge_expired(state: &mut SiteState, now: DateTime<Utc>) {
     let cutoff = now - Duration::hours(RETENTION_HOURS);
-    let expired: Vec<u64> = state
-        .jobs
-        .iter()
-        .filter(|(_, j)| j.ended.is_some_and(|end| end < cutoff))
-        .map(|(key, _)| *key)
-        .collect();
-    for key in expired {
+    while let Some(&(ended, key)) = state.jobs_ended.first()
+        && ended < cutoff
+    {
+        state.jobs_ended.pop_first();
         if let Some(job) = state.jobs.remove(&key) {
             state.job_by_id.remove(&job.id.to_ascii_lowercase());
         }
@@ -426,10 +428,19 @@ mod tests {
         // Only MCS jobs can be cancelled, and not once ended.
         assert!(cancel(&mut state, "alice", &id, t0 + Duration::seconds(31)).is_err());
         // Kept for 48 hours after the end.
+        assert!(state.jobs_ended.iter().any(|(_, k)| *k == key));
         advance(&mut state, t0 + Duration::hours(47));
         assert!(find(&state, "alice", &id).is_ok());
         advance(&mut state, t0 + Duration::hours(49));
         assert!(find(&state, "alice", &id).is_err());
+        // The purge's index of ended jobs holds only jobs the site still keeps.
+        assert!(
+            state
+                .jobs_ended
+                .iter()
+                .all(|(_, key)| state.jobs.contains_key(key))
+        );
+        assert!(!state.jobs_ended.iter().any(|(_, k)| *k == key));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::model::{
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use rand_chacha::ChaCha8Rng;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 /// A zone (resource location) and the health of its connectors.
@@ -208,6 +208,9 @@ pub struct SiteState {
     pub next_session_key: u64,
     pub jobs: BTreeMap<u64, JobRec>,
     pub job_by_id: HashMap<String, u64>,
+    /// Ended jobs by end time, so the retention purge run on every request looks only at
+    /// the ones due to go instead of every job the site keeps.
+    pub jobs_ended: BTreeSet<(DateTime<Utc>, u64)>,
     pub next_job_key: u64,
     pub timeline: Timeline,
     pub tokens: HashMap<String, TokenRec>,

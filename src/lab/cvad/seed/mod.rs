@@ -134,6 +134,7 @@ pub fn build(ctx: &LabContext, index: usize, spec: &SiteSpec) -> SiteState {
         next_session_key: 1,
         jobs: BTreeMap::new(),
         job_by_id: HashMap::new(),
+        jobs_ended: Default::default(),
         next_job_key: 1,
         timeline: Timeline::default(),
         tokens: HashMap::new(),

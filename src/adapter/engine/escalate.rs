@@ -116,7 +116,7 @@ impl TaskRun<'_> {
                 return with_context(classify(&e), &waited, &format!("restarting {name} failed"));
             }
         };
-        match self.follow(&job.id).await {
+        match self.follow(&job.id, PowerAction::Reboot.job_type()).await {
             Outcome::Done(_) => Outcome::Done(format!(
                 "{waited}; restarted machine {name} with force (CVAD job {} completed)",
                 job.id

@@ -1,6 +1,9 @@
 //! Following a site's asynchronous jobs together: every task waiting for a CVAD job of the
 //! site subscribes here, and one poller per site reads the state of all of them once per poll
-//! interval, instead of each task polling its own job.
+//! interval, instead of each task polling its own job. When everything it waits for should have
+//! ended before the next regular poll (by the progress the site reported, [`super::job_eta`]),
+//! it looks then instead: the last jobs of a bulk job are seen done when they end, not up to a
+//! poll interval later.
 //!
 //! A bulk job of thousands of logoffs has thousands of site jobs in flight; polling each one
 //! would cost a second CVAD call per target. The poller lists the caller's jobs (`GET /Jobs`,
@@ -20,12 +23,18 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
+use super::job_eta::{self, Durations};
 use super::worker::SiteCtx;
 use crate::cvad::{Job, JobState, JobStatus};
 
 /// Page size of the site's job listing ([`crate::cvad::CvadClient::job_states`]).
 const LISTING_PAGE: usize = crate::cvad::MAX_PAGE_SIZE as usize;
+
+/// The shortest gap between two polls when one comes early ([`super::job_eta`]), as a share
+/// of the poll interval: at most five polls per interval however the estimates fall.
+const EARLIEST_DIVISOR: u32 = 5;
 
 /// What the poller last read about one job.
 #[derive(Debug, Clone)]
@@ -38,47 +47,111 @@ pub enum Polled {
     Failed(String),
 }
 
+/// One job someone waits for.
+#[derive(Debug)]
+struct Waiting {
+    sender: watch::Sender<Option<Polled>>,
+    /// The follower's label for the job (the action that started it), for learned lengths.
+    kind: Arc<str>,
+    since: Instant,
+    /// When the site's progress says it ends; until a poll has seen some, the kind's length.
+    eta: Eta,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Eta {
+    /// Not polled yet: the kind's learned length, if any.
+    Unseen,
+    At(Instant),
+    /// Seen running without usable progress: regular polls only.
+    Unknown,
+}
+
 /// The jobs a site's tasks are waiting for.
 #[derive(Debug, Default)]
 pub struct JobWatch {
-    waiting: Mutex<HashMap<String, watch::Sender<Option<Polled>>>>,
+    waiting: Mutex<HashMap<String, Waiting>>,
     polling: AtomicBool,
     /// How many jobs the site listed last time (pages of the next listing).
     listed: AtomicUsize,
+    durations: Durations,
 }
 
 impl JobWatch {
-    /// Starts following `job_id`: the receiver sees each state the poller reads, the first
-    /// one a poll interval from now. The job is dropped from the poll once every receiver is.
+    /// Starts following `job_id`, a job of `kind` (the action that started it: jobs of one
+    /// kind take about as long as each other): the receiver sees each state the poller reads,
+    /// the first one a poll interval from now at the latest. The job is dropped from the poll
+    /// once every receiver is.
     pub fn subscribe(
         site: &Arc<SiteCtx>,
         job_id: &str,
+        kind: &str,
         every: Duration,
     ) -> watch::Receiver<Option<Polled>> {
-        let watch = &site.watch;
-        let receiver = {
-            let mut waiting = lock(&watch.waiting);
-            waiting
-                .entry(job_id.to_ascii_lowercase())
-                .or_insert_with(|| watch::channel(None).0)
-                .subscribe()
-        };
-        if !watch.polling.swap(true, Ordering::AcqRel) {
+        let receiver = site.watch.follow(job_id, kind);
+        if !site.watch.polling.swap(true, Ordering::AcqRel) {
             tokio::spawn(poll(Arc::clone(site), every));
         }
         receiver
     }
 
+    /// Adds a follower of `job_id` (the poller is started by [`JobWatch::subscribe`]).
+    fn follow(&self, job_id: &str, kind: &str) -> watch::Receiver<Option<Polled>> {
+        lock(&self.waiting)
+            .entry(job_id.to_ascii_lowercase())
+            .or_insert_with(|| Waiting {
+                sender: watch::channel(None).0,
+                kind: Arc::from(kind),
+                since: Instant::now(),
+                eta: Eta::Unseen,
+            })
+            .sender
+            .subscribe()
+    }
+
     /// The jobs someone still waits for; forgets the others.
     fn wanted(&self) -> Vec<String> {
         let mut waiting = lock(&self.waiting);
-        waiting.retain(|_, sender| sender.receiver_count() > 0);
+        waiting.retain(|_, job| job.sender.receiver_count() > 0);
         waiting.keys().cloned().collect()
     }
 
+    /// When every job still waited for should have ended; `None` when any has no estimate.
+    fn all_done_by(&self) -> Option<Instant> {
+        let waiting = lock(&self.waiting);
+        let mut latest: Option<Instant> = None;
+        for job in waiting.values() {
+            if job.sender.receiver_count() == 0 {
+                continue;
+            }
+            let end = match job.eta {
+                Eta::At(at) => at,
+                Eta::Unseen => job_eta::expected_end(job.since, self.durations.get(&job.kind)?),
+                Eta::Unknown => return None,
+            };
+            latest = Some(latest.map_or(end, |l| l.max(end)));
+        }
+        latest
+    }
+
+    /// Hands `polled` to the job's followers, and updates its estimate (and the kind's
+    /// learned length) from the progress read.
     fn publish(&self, job_id: &str, polled: Polled) {
-        if let Some(sender) = lock(&self.waiting).get(job_id) {
-            sender.send_replace(Some(polled));
+        let now = Instant::now();
+        if let Some(job) = lock(&self.waiting).get_mut(job_id) {
+            if let Polled::Job(read) = &polled
+                && !read.is_terminal()
+            {
+                let elapsed = now.saturating_duration_since(job.since);
+                job.eta = match job_eta::projected_total(elapsed, read.progress) {
+                    Some(total) => {
+                        self.durations.learn(&job.kind, total);
+                        Eta::At(job_eta::next_look(job.since, total, now))
+                    }
+                    None => Eta::Unknown,
+                };
+            }
+            job.sender.send_replace(Some(polled));
         }
     }
 }
@@ -91,9 +164,12 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// The site's poller: runs while anyone waits, then stops (the next subscriber restarts it).
+/// It polls a poll interval after the previous poll ended, or sooner when everything it waits
+/// for should be done by then ([`super::job_eta`]).
 async fn poll(site: Arc<SiteCtx>, every: Duration) {
+    let mut last = Instant::now();
     loop {
-        tokio::time::sleep(every).await;
+        wait_for_next_poll(&site.watch, last, every).await;
         let wanted = site.watch.wanted();
         if wanted.is_empty() {
             site.watch.polling.store(false, Ordering::Release);
@@ -101,6 +177,7 @@ async fn poll(site: Arc<SiteCtx>, every: Duration) {
             if site.watch.wanted().is_empty() || site.watch.polling.swap(true, Ordering::AcqRel) {
                 return;
             }
+            last = Instant::now();
             continue;
         }
         let pages = site.watch.listed.load(Ordering::Relaxed) / LISTING_PAGE + 1;
@@ -109,6 +186,26 @@ async fn poll(site: Arc<SiteCtx>, every: Duration) {
             list(&site, &mut left).await;
         }
         one_by_one(&site, left).await;
+        last = Instant::now();
+    }
+}
+
+/// Sleeps until the next poll is due after one that ended at `last`. Jobs subscribed
+/// meanwhile can only move the expected end later, so an early wake-up checks again before
+/// polling.
+async fn wait_for_next_poll(watch: &JobWatch, last: Instant, every: Duration) {
+    let regular = last + every;
+    let earliest = last + every / EARLIEST_DIVISOR;
+    loop {
+        let at = job_eta::next_poll(regular, earliest, watch.all_done_by());
+        tokio::time::sleep_until(at).await;
+        if at >= regular {
+            return;
+        }
+        let again = job_eta::next_poll(regular, earliest, watch.all_done_by());
+        if again <= Instant::now() {
+            return;
+        }
     }
 }
 
@@ -182,3 +279,7 @@ async fn one_by_one(site: &SiteCtx, left: HashSet<String>) {
     }))
     .await;
 }
+
+#[cfg(test)]
+#[path = "follow_tests.rs"]
+mod tests;

@@ -70,6 +70,7 @@ mod escalate;
 pub mod events;
 pub mod expand;
 pub mod follow;
+mod job_eta;
 pub mod lane;
 pub mod lease;
 pub mod rate;

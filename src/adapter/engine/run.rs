@@ -97,7 +97,7 @@ impl TaskRun<'_> {
             && let Some(job) = self.external_job_id
         {
             // The action was accepted before the crash: its job says how it went.
-            return self.follow(job).await;
+            return self.follow(job, self.job_kind()).await;
         }
         if !self.resumed && self.is_logoff() {
             return self.act().await;
@@ -111,6 +111,20 @@ impl TaskRun<'_> {
 
     pub(super) fn is_logoff(&self) -> bool {
         matches!(self.op, Operation::Logoff { .. })
+    }
+
+    /// What kind of site job the action starts, for the poller's estimates of when jobs end
+    /// ([`super::job_eta`]).
+    pub(super) fn job_kind(&self) -> &'static str {
+        match self.op {
+            Operation::Logoff { .. } => "LogoffSessions",
+            Operation::Disconnect => "DisconnectSessions",
+            Operation::Power { action, .. } => action.job_type(),
+            Operation::Maintenance { .. } => "UpdateMachineCatalogMachine",
+            Operation::Message { .. } | Operation::Account(_) | Operation::Workflow { .. } => {
+                "other"
+            }
+        }
     }
 
     pub(super) fn client(&self) -> &crate::cvad::CvadClient {
@@ -259,7 +273,9 @@ impl TaskRun<'_> {
                 "the interrupted attempt's restart (CVAD job {}) completed",
                 job.id
             )),
-            Some(job) if !job.is_terminal() => Check::End(self.follow(&job.id).await),
+            Some(job) if !job.is_terminal() => {
+                Check::End(self.follow(&job.id, self.job_kind()).await)
+            }
             _ => Check::Act,
         }
     }
@@ -299,7 +315,7 @@ impl TaskRun<'_> {
                 if !self.env.accepted(&job.id, !self.is_logoff()).await {
                     return Outcome::LeaseLost;
                 }
-                self.follow(&job.id).await
+                self.follow(&job.id, self.job_kind()).await
             }
             Err(e) if e.is_not_found() && self.is_logoff() => {
                 Outcome::Done("the session was already gone".into())
@@ -311,10 +327,11 @@ impl TaskRun<'_> {
     /// Follows the site's job to its end (read by the site's poller, [`JobWatch`]), copying
     /// its progress into the task and cancelling it at the site if the job is cancelled
     /// meanwhile and the site allows it. Waiting holds no task slot: the next task acts.
-    pub(super) async fn follow(&self, job_id: &str) -> Outcome {
+    pub(super) async fn follow(&self, job_id: &str, kind: &str) -> Outcome {
         self.slot.release();
         let deadline = Instant::now() + self.env.options.job_timeout;
-        let mut updates = JobWatch::subscribe(self.site, job_id, self.env.options.poll_interval);
+        let every = self.env.options.poll_interval;
+        let mut updates = JobWatch::subscribe(self.site, job_id, kind, every);
         let mut last_percent: Option<u8> = None;
         let mut cancel_sent = false;
         loop {

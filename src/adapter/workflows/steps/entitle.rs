@@ -21,6 +21,14 @@ impl Group {
             Group::Application => "application group",
         }
     }
+
+    /// The CVAD job type of a change to the group's users.
+    fn job_type(self) -> &'static str {
+        match self {
+            Group::Delivery => "UpdateDeliveryGroup",
+            Group::Application => "UpdateApplicationGroup",
+        }
+    }
 }
 
 /// Puts `user` on (`included`) or off the group's list at `site`, holding one call slot: the
@@ -64,7 +72,7 @@ pub(super) async fn entitle(
         })?;
     match sent {
         Ok(job) => {
-            ctx.wait_job(site, &job.id).await?;
+            ctx.wait_job(site, &job.id, kind.job_type()).await?;
             Ok(StepOutcome::done(format!(
                 "entitled {user} to {} {group}",
                 kind.noun()
@@ -104,7 +112,7 @@ pub(super) async fn remove_everywhere(ctx: &StepCtx<'_>) -> Result<Vec<String>, 
                 .await
                 .map_err(|e| from_cvad(&format!("cannot remove {user} from {group}"), &e))?;
             if let Ok(job) = sent {
-                ctx.wait_job(site, &job.id).await?;
+                ctx.wait_job(site, &job.id, kind.job_type()).await?;
                 removed.push(format!("{} {group} at {at}", kind.noun()));
             }
         }

@@ -142,7 +142,7 @@ async fn provisioned(
     job_id: &str,
     how: &str,
 ) -> StepResult {
-    let finished = ctx.wait_job(site, job_id).await?;
+    let finished = ctx.wait_job(site, job_id, PROVISION_JOB).await?;
     let made = ctx
         .call(site, |c| c.provisioned_machine(&finished))
         .await
@@ -265,7 +265,8 @@ pub(super) async fn add_to_group(ctx: &StepCtx<'_>, site_name: &str, group: &str
         })
         .await
         .map_err(|e| from_cvad(&format!("cannot add {name} to {group}"), &e))?;
-    ctx.wait_job(site, &job.id).await?;
+    ctx.wait_job(site, &job.id, "AddDeliveryGroupMachines")
+        .await?;
     Ok(StepOutcome::done(format!("added {name} to {group}")))
 }
 
@@ -292,7 +293,8 @@ pub(super) async fn assign(ctx: &StepCtx<'_>, site_name: &str) -> StepResult {
         .call(site, |c| c.update_machine_async(name, &update))
         .await
         .map_err(|e| from_cvad(&format!("cannot assign {name} to {user}"), &e))?;
-    ctx.wait_job(site, &job.id).await?;
+    ctx.wait_job(site, &job.id, "UpdateMachineCatalogMachine")
+        .await?;
     Ok(StepOutcome::done(format!("assigned {name} to {user}")))
 }
 
@@ -307,7 +309,8 @@ pub(super) async fn power_on(ctx: &StepCtx<'_>, site_name: &str) -> StepResult {
         .call(site, |c| c.power_async(name, PowerAction::Start, false))
         .await
         .map_err(|e| from_cvad(&format!("cannot start {name}"), &e))?;
-    ctx.wait_job(site, &job.id).await?;
+    ctx.wait_job(site, &job.id, PowerAction::Start.job_type())
+        .await?;
     Ok(StepOutcome::done(format!("started {name}")))
 }
 

@@ -167,14 +167,16 @@ impl StepCtx<'_> {
         f(&site.client).await
     }
 
-    /// Waits for a site's async job to end: `Ok` when it succeeded, the step's failure else.
+    /// Waits for a site's async job of `kind` (its CVAD job type) to end: `Ok` when it
+    /// succeeded, the step's failure else.
     async fn wait_job(
         &self,
         site: &Arc<SiteCtx>,
         job_id: &str,
+        kind: &str,
     ) -> Result<crate::cvad::Job, StepOutcome> {
         let deadline = tokio::time::Instant::now() + self.job_timeout;
-        let mut updates = JobWatch::subscribe(site, job_id, self.poll_interval);
+        let mut updates = JobWatch::subscribe(site, job_id, kind, self.poll_interval);
         let mut last = None;
         loop {
             match tokio::time::timeout_at(deadline, updates.changed()).await {

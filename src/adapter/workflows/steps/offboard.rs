@@ -46,7 +46,7 @@ pub(super) async fn logoff_sessions(ctx: &StepCtx<'_>) -> StepResult {
                     ));
                 }
             };
-            ctx.wait_job(site, &job.id).await?;
+            ctx.wait_job(site, &job.id, "LogoffSessions").await?;
         }
         counts.push((site.name.clone(), sessions.len()));
     }
@@ -113,7 +113,8 @@ pub(super) async fn release_machines(ctx: &StepCtx<'_>, delete: bool) -> StepRes
                     .call(site, |c| c.update_machine_async(&machine.name, &update))
                     .await
                     .map_err(|e| from_cvad(&format!("cannot unassign {}", machine.name), &e))?;
-                ctx.wait_job(site, &job.id).await?;
+                ctx.wait_job(site, &job.id, "UpdateMachineCatalogMachine")
+                    .await?;
             }
             released.push(format!("{} at {}", machine.name, site.name));
         }
@@ -147,7 +148,8 @@ async fn delete_machine(
                     &e,
                 )
             })?;
-        ctx.wait_job(site, &job.id).await?;
+        ctx.wait_job(site, &job.id, "RemoveDeliveryGroupMachines")
+            .await?;
     }
     let Some(catalog) = &machine.catalog else {
         return Err(StepOutcome::Failed(format!(
@@ -167,7 +169,7 @@ async fn delete_machine(
                 &e,
             )
         })?;
-    ctx.wait_job(site, &job.id).await?;
+    ctx.wait_job(site, &job.id, "DeleteMachine").await?;
     Ok(())
 }
 

@@ -16,9 +16,23 @@ use support::api::Api;
 use support::tmux::Pane;
 use support::{LabAdapter, SECRET, token, until};
 
-/// Lab people (`LAB\sam`) in the users list whose pooled-desktop request the adapter would
-/// run, in a stable order.
+/// Two lab people (`LAB\sam`) in the users list whose pooled-desktop request the adapter
+/// would run, in a stable order. The inventory loads after the adapter starts, so this waits
+/// for them.
 async fn requestable(api: &Api, admin: &str) -> Vec<String> {
+    until(
+        "two lab people a pooled desktop can be routed for",
+        Duration::from_secs(30),
+        async || {
+            let found = routable(api, admin).await;
+            (found.len() == 2).then_some(found)
+        },
+    )
+    .await
+}
+
+/// Up to two lab people in the users list as it is now whose request would be routed.
+async fn routable(api: &Api, admin: &str) -> Vec<String> {
     let (status, users) = api.get(admin, "/api/v1/users?limit=1000").await;
     assert_eq!(status, StatusCode::OK, "{users}");
     let mut people: Vec<String> = users["items"]
@@ -44,11 +58,6 @@ async fn requestable(api: &Api, admin: &str) -> Vec<String> {
             break;
         }
     }
-    assert_eq!(
-        out.len(),
-        2,
-        "two lab people a pooled desktop can be routed for"
-    );
     out
 }
 

@@ -14,6 +14,19 @@ use tokio::time::Instant;
 /// The longest job message kept in an error; ErrorDetails can be a whole stack dump.
 const MAX_MESSAGE: usize = 500;
 
+/// The `Type` of the site jobs the adapter starts and follows, as the API names them.
+pub mod job_types {
+    pub const LOGOFF_SESSIONS: &str = "LogoffSessions";
+    pub const DISCONNECT_SESSIONS: &str = "DisconnectSessions";
+    pub const UPDATE_MACHINE: &str = "UpdateMachineCatalogMachine";
+    pub const PROVISION_MACHINE: &str = "AddMachineCatalogMachine";
+    pub const ADD_GROUP_MACHINES: &str = "AddDeliveryGroupMachines";
+    pub const REMOVE_GROUP_MACHINES: &str = "RemoveDeliveryGroupMachines";
+    pub const UPDATE_DELIVERY_GROUP: &str = "UpdateDeliveryGroup";
+    pub const UPDATE_APPLICATION_GROUP: &str = "UpdateApplicationGroup";
+    pub const DELETE_MACHINE: &str = "DeleteMachine";
+}
+
 /// A CVAD job (`JobResponseModel`), with times parsed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {

@@ -45,7 +45,7 @@ pub use config::{CvadAuth, CvadConfig, ONPREM_CUSTOMER_ID, RetryPolicy, ZoneEndp
 pub use entitle::{Entitlement, EntitlementChange};
 pub use error::{CONNECTOR_HINT, CvadError, is_retryable_status, job_failure_hint};
 pub use identity::{IdentityQuery, IdentityText};
-pub use jobs::{Job, JobState};
+pub use jobs::{Job, JobState, job_types};
 pub use paging::{MAX_PAGE_SIZE, Page, Pager, SearchResult, clamp_limit};
 pub use provision::DeleteMachineOptions;
 pub use search::{Search, SearchOp};

@@ -21,7 +21,7 @@ use super::actions::Operation;
 use super::follow::{JobWatch, Polled};
 use super::worker::{SiteCtx, TaskEnv, TaskSlot};
 use crate::cvad::wire::UpdateMachineRequest;
-use crate::cvad::{CvadError, JobRef, job_failure_hint};
+use crate::cvad::{CvadError, JobRef, job_failure_hint, job_types};
 use crate::model::{PowerAction, PowerState, SessionState};
 
 /// Account actions run at a directory ([`super::accounts`]); the API never files them under
@@ -117,10 +117,10 @@ impl TaskRun<'_> {
     /// ([`super::job_eta`]).
     pub(super) fn job_kind(&self) -> &'static str {
         match self.op {
-            Operation::Logoff { .. } => "LogoffSessions",
-            Operation::Disconnect => "DisconnectSessions",
+            Operation::Logoff { .. } => job_types::LOGOFF_SESSIONS,
+            Operation::Disconnect => job_types::DISCONNECT_SESSIONS,
             Operation::Power { action, .. } => action.job_type(),
-            Operation::Maintenance { .. } => "UpdateMachineCatalogMachine",
+            Operation::Maintenance { .. } => job_types::UPDATE_MACHINE,
             Operation::Message { .. } | Operation::Account(_) | Operation::Workflow { .. } => {
                 "other"
             }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{StepCtx, StepOutcome, StepResult, from_cvad};
 use crate::adapter::engine::worker::SiteCtx;
-use crate::cvad::{CvadError, EntitlementChange, JobRef};
+use crate::cvad::{CvadError, EntitlementChange, JobRef, job_types};
 
 /// Which kind of group carries the entitlement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,8 +25,8 @@ impl Group {
     /// The CVAD job type of a change to the group's users.
     fn job_type(self) -> &'static str {
         match self {
-            Group::Delivery => "UpdateDeliveryGroup",
-            Group::Application => "UpdateApplicationGroup",
+            Group::Delivery => job_types::UPDATE_DELIVERY_GROUP,
+            Group::Application => job_types::UPDATE_APPLICATION_GROUP,
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::cvad::search::property;
 use crate::cvad::wire::{
     AssignMachineToUsers, DeliveryGroupAddMachinesRequest, UpdateMachineRequest,
 };
-use crate::cvad::{AdminCredential, CvadAuth, Search, SearchOp};
+use crate::cvad::{AdminCredential, CvadAuth, Search, SearchOp, job_types};
 use crate::model::{Machine, PowerAction, PowerState, RegistrationState};
 
 fn assigned_to(machine: &Machine, user: &str) -> bool {
@@ -121,7 +121,7 @@ async fn sent_before(
     Ok(jobs
         .iter()
         .filter(|j| {
-            j.job_type == PROVISION_JOB
+            j.job_type == job_types::PROVISION_MACHINE
                 && !matches!(
                     j.status,
                     crate::cvad::JobStatus::Failed | crate::cvad::JobStatus::Canceled
@@ -131,9 +131,6 @@ async fn sent_before(
         .map(|j| j.id.clone()))
 }
 
-/// The CVAD job type of MCS provisioning.
-const PROVISION_JOB: &str = "AddMachineCatalogMachine";
-
 /// Waits for provisioning job `job_id` and names the machine it made.
 async fn provisioned(
     ctx: &StepCtx<'_>,
@@ -142,7 +139,9 @@ async fn provisioned(
     job_id: &str,
     how: &str,
 ) -> StepResult {
-    let finished = ctx.wait_job(site, job_id, PROVISION_JOB).await?;
+    let finished = ctx
+        .wait_job(site, job_id, job_types::PROVISION_MACHINE)
+        .await?;
     let made = ctx
         .call(site, |c| c.provisioned_machine(&finished))
         .await
@@ -265,7 +264,7 @@ pub(super) async fn add_to_group(ctx: &StepCtx<'_>, site_name: &str, group: &str
         })
         .await
         .map_err(|e| from_cvad(&format!("cannot add {name} to {group}"), &e))?;
-    ctx.wait_job(site, &job.id, "AddDeliveryGroupMachines")
+    ctx.wait_job(site, &job.id, job_types::ADD_GROUP_MACHINES)
         .await?;
     Ok(StepOutcome::done(format!("added {name} to {group}")))
 }
@@ -293,7 +292,7 @@ pub(super) async fn assign(ctx: &StepCtx<'_>, site_name: &str) -> StepResult {
         .call(site, |c| c.update_machine_async(name, &update))
         .await
         .map_err(|e| from_cvad(&format!("cannot assign {name} to {user}"), &e))?;
-    ctx.wait_job(site, &job.id, "UpdateMachineCatalogMachine")
+    ctx.wait_job(site, &job.id, job_types::UPDATE_MACHINE)
         .await?;
     Ok(StepOutcome::done(format!("assigned {name} to {user}")))
 }

@@ -8,7 +8,7 @@ use crate::adapter::engine::expand;
 use crate::adapter::engine::worker::SiteCtx;
 use crate::cvad::search::property;
 use crate::cvad::wire::UpdateMachineRequest;
-use crate::cvad::{DeleteMachineOptions, Search, SearchOp};
+use crate::cvad::{DeleteMachineOptions, Search, SearchOp, job_types};
 use crate::model::Machine;
 
 /// "London: 2, Paris: 1" from per-site counts, leaving out sites with none.
@@ -46,7 +46,8 @@ pub(super) async fn logoff_sessions(ctx: &StepCtx<'_>) -> StepResult {
                     ));
                 }
             };
-            ctx.wait_job(site, &job.id, "LogoffSessions").await?;
+            ctx.wait_job(site, &job.id, job_types::LOGOFF_SESSIONS)
+                .await?;
         }
         counts.push((site.name.clone(), sessions.len()));
     }
@@ -113,7 +114,7 @@ pub(super) async fn release_machines(ctx: &StepCtx<'_>, delete: bool) -> StepRes
                     .call(site, |c| c.update_machine_async(&machine.name, &update))
                     .await
                     .map_err(|e| from_cvad(&format!("cannot unassign {}", machine.name), &e))?;
-                ctx.wait_job(site, &job.id, "UpdateMachineCatalogMachine")
+                ctx.wait_job(site, &job.id, job_types::UPDATE_MACHINE)
                     .await?;
             }
             released.push(format!("{} at {}", machine.name, site.name));
@@ -148,7 +149,7 @@ async fn delete_machine(
                     &e,
                 )
             })?;
-        ctx.wait_job(site, &job.id, "RemoveDeliveryGroupMachines")
+        ctx.wait_job(site, &job.id, job_types::REMOVE_GROUP_MACHINES)
             .await?;
     }
     let Some(catalog) = &machine.catalog else {
@@ -169,7 +170,8 @@ async fn delete_machine(
                 &e,
             )
         })?;
-    ctx.wait_job(site, &job.id, "DeleteMachine").await?;
+    ctx.wait_job(site, &job.id, job_types::DELETE_MACHINE)
+        .await?;
     Ok(())
 }
 

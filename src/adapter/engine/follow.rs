@@ -198,12 +198,11 @@ async fn wait_for_next_poll(watch: &JobWatch, last: Instant, every: Duration) {
     let earliest = last + every / EARLIEST_DIVISOR;
     loop {
         let at = job_eta::next_poll(regular, earliest, watch.all_done_by());
-        tokio::time::sleep_until(at).await;
-        if at >= regular {
+        if at <= Instant::now() {
             return;
         }
-        let again = job_eta::next_poll(regular, earliest, watch.all_done_by());
-        if again <= Instant::now() {
+        tokio::time::sleep_until(at).await;
+        if at >= regular {
             return;
         }
     }

@@ -144,6 +144,21 @@ pub(super) async fn claim_attempts(
         .collect())
 }
 
+/// Locks the rows of `task_ids` in id order before a transaction changes them in several
+/// statements. The lease renewal takes its rows in the same order, so the two cannot deadlock
+/// (each statement alone would lock in whatever order its plan visits the rows; PostgreSQL
+/// then aborts one of them after a second, and an aborted renewal lets leases lapse).
+async fn lock_in_id_order(tx: &mut PgConnection, task_ids: &[i64]) -> Result<(), StoreError> {
+    if task_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("SELECT id FROM tasks WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+        .bind(task_ids)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
 pub(super) async fn renew_leases(
     store: &PgStore,
     owner: &str,
@@ -155,9 +170,12 @@ pub(super) async fn renew_leases(
     }
     // `updated_at` stays: a renewal changes nothing anyone reads.
     let held: HashSet<i64> = sqlx::query_scalar(
-        "UPDATE tasks SET lease_expires_at = now() + $1 * interval '1 millisecond'
-         WHERE id = ANY($2) AND lease_owner = $3 AND state = 'running'
-         RETURNING id",
+        "WITH held AS (SELECT id FROM tasks
+                       WHERE id = ANY($2) AND lease_owner = $3 AND state = 'running'
+                       ORDER BY id FOR UPDATE)
+         UPDATE tasks SET lease_expires_at = now() + $1 * interval '1 millisecond'
+         FROM held WHERE tasks.id = held.id
+         RETURNING tasks.id",
     )
     .bind(millis(lease))
     .bind(task_ids)
@@ -249,6 +267,8 @@ pub(super) async fn record_tasks(
         }
     }
     let mut tx = store.pool().begin().await?;
+    let batch: Vec<i64> = progress.keys().chain(ends.keys()).copied().collect();
+    lock_in_id_order(&mut tx, &batch).await?;
     let mut progressed: Vec<Task> = Vec::new();
     if !progress.is_empty() {
         let ids: Vec<i64> = progress.keys().copied().collect();
@@ -372,6 +392,7 @@ pub(super) async fn release_tasks(
         return Ok(());
     }
     let mut tx = store.pool().begin().await?;
+    lock_in_id_order(&mut tx, task_ids).await?;
     let rows = sqlx::query(
         "UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
                           attempts = attempts - 1, updated_at = now()

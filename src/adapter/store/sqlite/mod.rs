@@ -92,7 +92,7 @@ impl SqliteStore {
     /// brings the schema up to date. Refuses a database written by a newer deskbridge.
     pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
         let memory = url == "sqlite::memory:" || url == "sqlite://:memory:";
-        let options = if memory {
+        let base = if memory {
             SqliteConnectOptions::from_str("sqlite::memory:")?
         } else {
             let path = url
@@ -115,12 +115,8 @@ impl SqliteStore {
             SqliteConnectOptions::new()
                 .filename(path)
                 .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                // NORMAL is durable across application crashes in WAL mode (only a power
-                // loss can lose the last transactions), and much faster than FULL.
-                .synchronous(SqliteSynchronous::Normal)
         };
-        let options = options.busy_timeout(BUSY_TIMEOUT).foreign_keys(true);
+        let base = base.busy_timeout(BUSY_TIMEOUT).foreign_keys(true);
         // An in-memory database exists per connection, so it must be exactly one connection
         // that is never closed.
         let (pool, writer) = if memory {
@@ -129,22 +125,24 @@ impl SqliteStore {
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
-                .connect_with(options)
+                .connect_with(base)
                 .await?;
             (pool.clone(), pool)
         } else {
-            let writer = SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                // Writes queue here behind each other; a long queue is not an error.
-                .acquire_timeout(WRITE_QUEUE_TIMEOUT)
-                .connect_with(options.clone())
-                .await?;
+            let writer = connect_writer(
+                base.clone()
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // NORMAL is durable across application crashes in WAL mode (only a
+                    // power loss can lose the last transactions), and much faster than FULL.
+                    .synchronous(SqliteSynchronous::Normal),
+            )
+            .await?;
+            // WAL is a property of the file, set by the writer above; readers leave the
+            // journal mode alone, so only the writer's connect can meet another replica's
+            // switch.
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
-                .connect_with(options)
+                .connect_with(base)
                 .await?;
             (pool, writer)
         };
@@ -186,6 +184,39 @@ impl SqliteStore {
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
+}
+
+/// Connects the writer. Switching a fresh file to WAL takes an exclusive lock that SQLite's
+/// busy timeout does not wait for, so a replica starting while another one makes that switch
+/// fails at once with SQLITE_BUSY; it waits here instead, as long as the busy timeout.
+async fn connect_writer(options: SqliteConnectOptions) -> Result<SqlitePool, StoreError> {
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(5);
+    loop {
+        let connected = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            // Writes queue here behind each other; a long queue is not an error.
+            .acquire_timeout(WRITE_QUEUE_TIMEOUT)
+            .connect_with(options.clone())
+            .await;
+        match connected {
+            Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+/// SQLITE_BUSY, in any of its extended forms.
+fn is_busy(e: &sqlx::Error) -> bool {
+    const SQLITE_BUSY: i32 = 5;
+    matches!(e, sqlx::Error::Database(db)
+        if db.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == SQLITE_BUSY))
 }
 
 async fn applied_version(pool: &SqlitePool) -> Result<Option<i64>, StoreError> {

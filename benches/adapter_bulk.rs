@@ -8,7 +8,9 @@
 //!   1.25× the floor). Twice, on different sessions: created in the store and the engine woken
 //!   as the API does (the engine alone), then through `POST /api/v1/jobs` (the whole path; the
 //!   job's end is watched while the request is still being answered, and the answer's own
-//!   time is reported beside it).
+//!   time is reported beside it). Then a reference row: the same number of logoff calls from
+//!   bare CVAD clients with the same per-site limit, nothing stored and the site jobs not
+//!   followed ([`bare`]), i.e. what this machine and these labs allow any client.
 //! - `rss`: the resident memory of `deskbridge serve --lab --scale large` once its inventory
 //!   holds the lab's 100,000 sessions (adapter and lab in one process), and of
 //!   `deskbridge serve --config` alone against a `deskbridge lab --scale large` process.
@@ -34,6 +36,8 @@
 //! engine (the site limits divided among them, as `serve` does), the API on the first. The
 //! floor stays the same: the group's limit is the config's, not three times it.
 
+#[path = "adapter_bulk/bare.rs"]
+mod bare;
 #[path = "adapter_bulk/group.rs"]
 mod group;
 #[path = "adapter_bulk/rss.rs"]
@@ -53,6 +57,7 @@ use deskbridge::adapter::store::{NewJob, NewTask};
 use deskbridge::config::{AdapterConfig, ApiClientConfig, Role, SiteConfig, StoreConfig};
 use deskbridge::cvad::{CvadClient, CvadConfig};
 use deskbridge::lab::LabInfo;
+use deskbridge::lab::cvad::LOGOFF_JOB_SECS;
 use deskbridge::secret::Secret;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -153,10 +158,10 @@ fn labs() -> Vec<LabProcess> {
     labs
 }
 
-/// Two sets of `per_site` sessions of each site that are not already logging off, as job
+/// Three sets of `per_site` sessions of each site that are not already logging off, as job
 /// targets (one set per run), and the adapter's site configs (renamed `…-2` for the second lab).
-async fn targets(labs: &[LabProcess], per_site: usize) -> ([Vec<NewTask>; 2], Vec<SiteConfig>) {
-    let mut targets = [Vec::new(), Vec::new()];
+async fn targets(labs: &[LabProcess], per_site: usize) -> ([Vec<NewTask>; 3], Vec<SiteConfig>) {
+    let mut targets = [Vec::new(), Vec::new(), Vec::new()];
     let mut sites = Vec::new();
     for (n, lab) in labs.iter().enumerate() {
         for site in &lab.info().sites {
@@ -169,11 +174,11 @@ async fn targets(labs: &[LabProcess], per_site: usize) -> ([Vec<NewTask>; 2], Ve
             let mut sessions = client.sessions().await.expect("sessions");
             sessions.retain(|s| !s.logoff_in_progress);
             assert!(
-                sessions.len() >= 2 * per_site,
+                sessions.len() >= 3 * per_site,
                 "{name}: {} sessions",
                 sessions.len()
             );
-            for (run, chunk) in sessions.chunks(per_site).take(2).enumerate() {
+            for (run, chunk) in sessions.chunks(per_site).take(3).enumerate() {
                 targets[run].extend(chunk.iter().map(|s| NewTask {
                     site: name.clone(),
                     target_id: s.id.clone(),
@@ -259,7 +264,7 @@ async fn bulk() {
     let token = token(&http, &url).await;
     set_latency(&http, &labs, latency_ms()).await;
 
-    let [direct, posted] = targets;
+    let [direct, posted, bare] = targets;
     let floor = Duration::from_secs_f64(
         TARGETS as f64 / (SITES as f64 * f64::from(CONCURRENCY)) * latency_ms() as f64 / 1000.0,
     );
@@ -332,6 +337,24 @@ async fn bulk() {
         format!("the 202 answer took {:.1} s; {cpu}", answered.as_secs_f64()),
     )
     .await;
+    // The reference: the same calls from bare clients, the adapter idle.
+    let cpu = Cpu::now(&labs);
+    let calls = bare::logoff_all(&config.sites, bare).await;
+    let cpu = cpu.since(&labs);
+    let site_job = Duration::from_secs_f64(LOGOFF_JOB_SECS as f64 / clock_speed());
+    println!(
+        "| bulk logoff calls alone (bare CVAD clients: nothing stored, the site jobs not \
+         followed), {TARGETS} sessions, {SITES} sites × {CONCURRENCY}, {} ms/call, lab clock \
+         ×{} | reference | {:.3} s = {:.2}× floor; with a site job's own {:.2} s after the last \
+         call {:.3} s = {:.2}× floor ({cpu}) |",
+        latency_ms(),
+        clock_speed(),
+        calls.as_secs_f64(),
+        calls.as_secs_f64() / floor.as_secs_f64(),
+        site_job.as_secs_f64(),
+        (calls + site_job).as_secs_f64(),
+        (calls + site_job).as_secs_f64() / floor.as_secs_f64(),
+    );
     set_latency(&http, &labs, 0).await;
     let _ = server.shutdown().await;
     group.stop().await;

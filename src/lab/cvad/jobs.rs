@@ -10,7 +10,7 @@ use crate::cvad::wire::{JobResponse, JobStatus, NameValue};
 use chrono::{DateTime, Duration, Utc};
 
 /// Delay between accepting a job and starting it.
-const START_DELAY_SECS: i64 = 1;
+pub(super) const START_DELAY_SECS: i64 = 1;
 /// Jobs are removed this long after they end.
 const RETENTION_HOURS: i64 = 48;
 /// MCS provisioning phases: (sub-job type, seconds).

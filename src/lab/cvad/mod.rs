@@ -52,6 +52,11 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
+/// How long a session logoff job takes, in simulated seconds, from the call that starts it
+/// to its end (the start delay of every job, then the logoff itself): the least a client
+/// that waits for logoffs to finish waits after its last call.
+pub const LOGOFF_JOB_SECS: i64 = jobs::START_DELAY_SECS + timeline::LOGOFF_SECS;
+
 /// One connector listener of a site.
 struct Connector {
     zone: usize,

@@ -8,7 +8,10 @@
 //! A bulk job of thousands of logoffs has thousands of site jobs in flight; polling each one
 //! would cost a second CVAD call per target. The poller lists the caller's jobs (`GET /Jobs`,
 //! paged) when that is fewer calls than reading the waiting jobs one by one, and reads them one
-//! by one otherwise (one task waiting, or a site holding many old jobs).
+//! by one otherwise (one task waiting, or a site holding many old jobs). It also reads them one
+//! by one when the site's free call slots cover them all and the listing is several pages:
+//! at the end of a bulk job that is one round trip instead of one per page, and takes no slot
+//! an action waits for. A rate-limited site keeps the listing, whose budget is the actions'.
 //!
 //! The listing holds every job the site still keeps (completed ones for 48 h), so a bulk job's
 //! poller reads thousands of jobs per poll to find the few hundred it waits for. It reads them
@@ -182,12 +185,18 @@ async fn poll(site: Arc<SiteCtx>, every: Duration) {
         }
         let pages = site.watch.listed.load(Ordering::Relaxed) / LISTING_PAGE + 1;
         let mut left: HashSet<String> = wanted.into_iter().collect();
-        if left.len() > pages {
+        if left.len() > pages && !one_round_trip(&site, left.len(), pages) {
             list(&site, &mut left).await;
         }
         one_by_one(&site, left).await;
         last = Instant::now();
     }
+}
+
+/// Whether reading `jobs` one by one takes one round trip where the listing takes `pages`:
+/// every read gets a free call slot at once, and no rate limit spaces them out.
+fn one_round_trip(site: &SiteCtx, jobs: usize, pages: usize) -> bool {
+    pages > 1 && site.limiter.is_none() && jobs <= site.calls.available_permits()
 }
 
 /// Sleeps until the next poll is due after one that ended at `last`. Jobs subscribed

@@ -1,6 +1,6 @@
 //! The job watch's bookkeeping of when the jobs it follows should end ([`super::job_eta`]):
-//! what the poller's early look is based on. The polling itself runs over HTTP in the job
-//! tests and the bulk bench.
+//! what the poller's early look is based on; and when the poller reads jobs one by one instead
+//! of listing them. The polling itself runs over HTTP in the job tests and the bulk bench.
 
 use std::time::Duration;
 
@@ -93,4 +93,50 @@ fn followers_see_what_the_poll_read() {
         Some(Polled::Job(job)) => assert_eq!(job.progress, Some(40)),
         other => panic!("expected the job, got {other:?}"),
     }
+}
+
+/// A site of `slots` call slots, rate-limited or not, that is never called.
+fn site(slots: usize, rate: Option<f64>) -> SiteCtx {
+    let config = crate::cvad::CvadConfig::new(
+        "s1",
+        crate::model::SiteKind::Onprem,
+        "lab",
+        "00000000-0000-0000-0000-000000000001",
+        vec!["http://127.0.0.1:9".to_owned()],
+        crate::cvad::CvadAuth::OnPrem {
+            username: "lab".to_owned(),
+            password: crate::secret::Secret::new("lab"),
+        },
+    );
+    SiteCtx {
+        name: "s1".to_owned(),
+        client: crate::cvad::CvadClient::new(config).expect("client"),
+        limiter: super::super::rate::TokenBucket::new(rate),
+        concurrency: u32::try_from(slots).expect("slots"),
+        enabled_in_config: true,
+        refresh_pending: AtomicBool::new(false),
+        calls: Arc::new(tokio::sync::Semaphore::new(slots)),
+        watch: JobWatch::default(),
+    }
+}
+
+#[test]
+fn the_last_jobs_are_read_one_by_one_when_free_slots_cover_them_and_the_listing_is_paged() {
+    let site = site(32, None);
+    assert!(one_round_trip(&site, 32, 3), "32 free slots, 3 pages");
+    assert!(
+        !one_round_trip(&site, 33, 3),
+        "one read would wait for a slot"
+    );
+    assert!(!one_round_trip(&site, 5, 1), "one page is one call");
+    // Slots held by actions in flight are not free.
+    let _busy = site.calls.try_acquire_many(30).expect("slots");
+    assert!(!one_round_trip(&site, 5, 3), "2 free slots for 5 jobs");
+    assert!(one_round_trip(&site, 2, 3), "2 free slots for 2 jobs");
+}
+
+#[test]
+fn a_rate_limited_site_keeps_the_listing() {
+    let site = site(32, Some(10.0));
+    assert!(!one_round_trip(&site, 5, 3));
 }

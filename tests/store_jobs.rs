@@ -1,5 +1,5 @@
-//! Jobs in the store, on SQLite and PostgreSQL: idempotent creation, claiming and leases, and
-//! restart after a crash. Each test runs on both backends (`sqlite::…`, `postgres::…`).
+//! Jobs in the store, on SQLite and PostgreSQL: idempotent creation and its answer, claiming and
+//! leases, and restart after a crash. Each test runs on both backends (`sqlite::…`, `postgres::…`).
 
 mod support;
 
@@ -16,6 +16,7 @@ store_tests!(
     two_claimers_never_get_the_same_task,
     expired_leases_make_tasks_claimable_again,
     a_reopened_store_finds_unfinished_tasks_after_a_crash,
+    a_created_job_is_answered_as_it_reads_back,
 );
 
 async fn concurrent_creates_with_one_idempotency_key_make_one_job(b: &Backend) {
@@ -239,4 +240,39 @@ async fn a_reopened_store_finds_unfinished_tasks_after_a_crash(b: &Backend) {
     let job = store.get_job(job_id).await.unwrap().unwrap().job;
     assert_eq!(job.state, JobState::Succeeded);
     assert!(store.expired_leases(10).await.unwrap().is_empty());
+}
+
+async fn a_created_job_is_answered_as_it_reads_back(b: &Backend) {
+    let store = b.open().await;
+    // An earlier job, so the new job's task ids do not start at 1.
+    store
+        .create_job(new_job("session.logoff", targets("s1", 2)))
+        .await
+        .expect("first job");
+    // Two sites, targets not in id or site order: the answer keeps the order given.
+    let mut tasks = targets("s2", 3);
+    tasks.extend(targets("s1", 4));
+    tasks.reverse();
+    let mut job = new_job("machine.restart", tasks.clone());
+    job.ticket = ticket("dev", "RITM0010001");
+    job.idempotency_key = Some("answer-key".to_owned());
+    let created = store.create_job(job).await.expect("create job");
+    assert!(created.created);
+    let read = store
+        .get_job(created.detail.job.id)
+        .await
+        .expect("get job")
+        .expect("the job exists");
+    assert_eq!(created.detail, read);
+    let order: Vec<(&str, &str)> = created
+        .detail
+        .tasks
+        .iter()
+        .map(|t| (t.site.as_str(), t.target_id.as_str()))
+        .collect();
+    let given: Vec<(&str, &str)> = tasks
+        .iter()
+        .map(|t| (t.site.as_str(), t.target_id.as_str()))
+        .collect();
+    assert_eq!(order, given);
 }

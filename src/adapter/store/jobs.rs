@@ -174,6 +174,50 @@ pub struct JobDetail {
     pub tasks: Vec<Task>,
 }
 
+impl JobDetail {
+    /// A job just created, read back, with its tasks as reading them back would give them:
+    /// queued, in the order given, numbered by the ids the insert returned (assigned in that
+    /// order). A bulk job's thousands of task rows are then not read back while its creation
+    /// holds the write.
+    pub(crate) fn created(
+        job: Job,
+        tasks: Vec<NewTask>,
+        mut ids: Vec<i64>,
+    ) -> Result<JobDetail, StoreError> {
+        if ids.len() != tasks.len() {
+            return Err(StoreError::Corrupt {
+                column: "tasks.id",
+                reason: format!("{} tasks inserted, {} ids returned", tasks.len(), ids.len()),
+            });
+        }
+        ids.sort_unstable();
+        let at = job.created_at;
+        let tasks = tasks
+            .into_iter()
+            .zip(ids)
+            .map(|(task, id)| Task {
+                id,
+                job_id: job.id,
+                site: task.site,
+                target_id: task.target_id,
+                display_name: task.display_name,
+                state: TaskState::Queued,
+                attempts: 0,
+                next_attempt_at: at,
+                lease_owner: None,
+                lease_expires_at: None,
+                percent: 0,
+                result: None,
+                error: None,
+                external_job_id: None,
+                created_at: at,
+                updated_at: at,
+            })
+            .collect();
+        Ok(JobDetail { job, tasks })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewTask {
     pub site: String,

@@ -88,15 +88,20 @@ pub(super) async fn recompute_job(
     job_from_row(&row)
 }
 
-async fn load_detail(conn: &mut PgConnection, id: Uuid) -> Result<Option<JobDetail>, StoreError> {
-    let Some(row) = sqlx::query("SELECT * FROM jobs WHERE id = $1")
+async fn load_job(conn: &mut PgConnection, id: Uuid) -> Result<Option<Job>, StoreError> {
+    sqlx::query("SELECT * FROM jobs WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?
-    else {
+        .as_ref()
+        .map(job_from_row)
+        .transpose()
+}
+
+async fn load_detail(conn: &mut PgConnection, id: Uuid) -> Result<Option<JobDetail>, StoreError> {
+    let Some(job) = load_job(conn, id).await? else {
         return Ok(None);
     };
-    let job = job_from_row(&row)?;
     let tasks = sqlx::query("SELECT * FROM tasks WHERE job_id = $1 ORDER BY id")
         .bind(id)
         .fetch_all(&mut *conn)
@@ -238,23 +243,26 @@ impl JobStore for PgStore {
         let sites: Vec<&str> = job.tasks.iter().map(|t| t.site.as_str()).collect();
         let targets: Vec<&str> = job.tasks.iter().map(|t| t.target_id.as_str()).collect();
         let names: Vec<&str> = job.tasks.iter().map(|t| t.display_name.as_str()).collect();
-        sqlx::query(
+        // now() is the transaction's start, so the tasks' times are the job's.
+        let task_ids: Vec<i64> = sqlx::query_scalar(
             "INSERT INTO tasks (job_id, site, target_id, display_name, state, attempts,
                                 next_attempt_at, percent, created_at, updated_at)
              SELECT $1, t.site, t.target_id, t.display_name, 'queued', 0, now(), 0, now(), now()
              FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY
                   AS t(site, target_id, display_name, n)
-             ORDER BY t.n",
+             ORDER BY t.n
+             RETURNING id",
         )
         .bind(id)
         .bind(&sites)
         .bind(&targets)
         .bind(&names)
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
-        let detail = load_detail(&mut tx, id)
+        let created = load_job(&mut tx, id)
             .await?
             .ok_or_else(|| job_not_found(id))?;
+        let detail = JobDetail::created(created, job.tasks, task_ids)?;
         tx.commit().await?;
         Ok(CreatedJob {
             detail,
@@ -429,13 +437,8 @@ impl JobStore for PgStore {
     }
 
     async fn job(&self, id: Uuid) -> Result<Option<Job>, StoreError> {
-        sqlx::query("SELECT * FROM jobs WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .as_ref()
-            .map(job_from_row)
-            .transpose()
+        let mut conn = self.pool().acquire().await?;
+        load_job(&mut conn, id).await
     }
 
     async fn claim_attempts(

@@ -72,18 +72,23 @@ pub(super) async fn recompute_job(
     job_from_row(&row)
 }
 
+async fn load_job(conn: &mut SqliteConnection, id: &str) -> Result<Option<Job>, StoreError> {
+    sqlx::query("SELECT * FROM jobs WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(job_from_row)
+        .transpose()
+}
+
 async fn load_detail(
     conn: &mut SqliteConnection,
     id: &str,
 ) -> Result<Option<JobDetail>, StoreError> {
-    let Some(row) = sqlx::query("SELECT * FROM jobs WHERE id = ?")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-    else {
+    let Some(job) = load_job(conn, id).await? else {
         return Ok(None);
     };
-    let job = job_from_row(&row)?;
     let tasks = sqlx::query("SELECT * FROM tasks WHERE job_id = ? ORDER BY id")
         .bind(id)
         .fetch_all(&mut *conn)
@@ -226,23 +231,25 @@ impl JobStore for SqliteStore {
             .iter()
             .map(|t| serde_json::json!([t.site, t.target_id, t.display_name]))
             .collect();
-        sqlx::query(
+        let task_ids: Vec<i64> = sqlx::query_scalar(
             "INSERT INTO tasks (job_id, site, target_id, display_name, state, attempts,
                                 next_attempt_at, percent, created_at, updated_at)
              SELECT ?1, value ->> 0, value ->> 1, value ->> 2, 'queued', 0, ?2, 0, ?2, ?2
-             FROM json_each(?3) ORDER BY key",
+             FROM json_each(?3) ORDER BY key
+             RETURNING id",
         )
         .bind(&id)
         .bind(now)
         .bind(to_json(&serde_json::Value::Array(rows)))
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
-        let detail = load_detail(&mut tx, &id)
+        let created = load_job(&mut tx, &id)
             .await?
             .ok_or_else(|| StoreError::NotFound {
                 what: "job",
                 id: id.clone(),
             })?;
+        let detail = JobDetail::created(created, job.tasks, task_ids)?;
         tx.commit().await?;
         Ok(CreatedJob {
             detail,
@@ -429,13 +436,8 @@ impl JobStore for SqliteStore {
     }
 
     async fn job(&self, id: Uuid) -> Result<Option<Job>, StoreError> {
-        sqlx::query("SELECT * FROM jobs WHERE id = ?")
-            .bind(id.to_string())
-            .fetch_optional(self.pool())
-            .await?
-            .as_ref()
-            .map(job_from_row)
-            .transpose()
+        let mut conn = self.pool().acquire().await?;
+        load_job(&mut conn, &id.to_string()).await
     }
 
     async fn claim_attempts(
